@@ -1,0 +1,70 @@
+"""Read a workbook file: python-calamine for speed, the raw XML only to find error cells."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import python_calamine
+
+from chs_excel.book.package import error_cells, open_package, sheet_parts
+from chs_excel.book.table import Table
+from chs_excel.problems import BookError
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class FileBookReader:
+    """:class:`~chs_excel.book.table.BookReader` over an .xlsx/.xlsm file on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._package = open_package(self.path)
+        try:
+            self._parts = sheet_parts(self._package)
+            self._book = python_calamine.CalamineWorkbook.from_path(str(self.path))
+        except Exception as exc:  # calamine and the XML parser raise their own types
+            self._package.close()
+            raise BookError(f"{self.path.name} cannot be read: {exc}") from exc
+
+    def close(self) -> None:
+        self._package.close()
+        self._book.close() if hasattr(self._book, "close") else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def sheet_names(self) -> list[str]:
+        return list(self._book.sheet_names)
+
+    def read_table(self, sheet: str) -> Table:
+        """The sheet's first non-blank row is its header; rows under it are data."""
+        try:
+            grid = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise BookError(f'sheet "{sheet}" of {self.path.name} cannot be read: {exc}') from exc
+        part = self._parts.get(sheet)
+        if part:
+            for (r, col), err in error_cells(self._package, part).items():
+                if r - 1 < len(grid):
+                    row = grid[r - 1]
+                    if col - 1 >= len(row):
+                        row.extend([""] * (col - len(row)))
+                    row[col - 1] = err
+        top = next((i for i, row in enumerate(grid) if any(not _blank(v) for v in row)), None)
+        if top is None:
+            return Table(sheet, [], [], 1, 1)
+        left = next(j for j, v in enumerate(grid[top]) if not _blank(v))
+        header = [str(v).strip() if not _blank(v) else "" for v in grid[top][left:]]
+        while header and not header[-1]:
+            header.pop()
+        rows = [row[left:left + len(header)] for row in grid[top + 1:]]
+        while rows and all(_blank(v) for v in rows[-1]):
+            rows.pop()
+        for row in rows:
+            if len(row) < len(header):
+                row.extend([""] * (len(header) - len(row)))
+        return Table(sheet, header, rows, header_row=top + 1, first_col=left + 1)

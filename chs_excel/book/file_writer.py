@@ -1,0 +1,167 @@
+"""Write chs-excel's output sheets into a workbook file with openpyxl, atomically.
+
+Only the sheets chs-excel owns are replaced. The file is written to a
+temporary file beside the target and then moved over it in one step, so a
+crash or a locked file never leaves a half-written workbook.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from chs_excel.book.table import OutputSheet
+from chs_excel.problems import BookError
+
+BAND_STYLE = {  # Excel's own Bad / Neutral / Good cell styles
+    "Red": ("FFC7CE", "9C0006"),
+    "Amber": ("FFEB9C", "9C5700"),
+    "Green": ("C6EFCE", "006100"),
+}
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+
+
+def _fill(band: str) -> PatternFill:
+    return PatternFill("solid", fgColor=BAND_STYLE[band][0], bgColor=BAND_STYLE[band][0])
+
+
+def _font(band: str) -> Font:
+    return Font(color=BAND_STYLE[band][1])
+
+
+def _clean(value):
+    """Cell-safe value: NaN -> blank, numpy scalars -> Python, control characters removed from text."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def render(workbook: openpyxl.Workbook, sheet: OutputSheet) -> None:
+    """Replace (or add) ``sheet`` in ``workbook``, keeping its position among the tabs."""
+    if sheet.name in workbook.sheetnames:
+        position = workbook.sheetnames.index(sheet.name)
+        workbook.remove(workbook[sheet.name])
+        ws = workbook.create_sheet(sheet.name, position)
+    else:
+        ws = workbook.create_sheet(sheet.name)
+    frame = sheet.frame
+    columns = list(frame.columns)
+    ws.append([str(col) for col in columns])
+    data = [frame[col].to_numpy(dtype=object) for col in columns]
+    for r in range(len(frame)):
+        ws.append([_clean(col[r]) for col in data])
+    n = len(frame)
+    for j, col in enumerate(columns, start=1):
+        head = ws.cell(1, j)
+        head.fill, head.font = HEADER_FILL, HEADER_FONT
+        head.alignment = Alignment(wrap_text=True, vertical="top")
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = sheet.widths.get(col, max(10, min(40, len(str(col)) + 2)))
+        text = frame[col].map(lambda v: isinstance(v, str) and v.startswith("="))
+        for r in np.flatnonzero(text.to_numpy(dtype=bool)):
+            ws.cell(r + 2, j).data_type = "s"  # data is never a formula
+        if col in sheet.number_formats:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=n + 1, min_col=j, max_col=j):
+                cell.number_format = sheet.number_formats[col]
+        if n and col in sheet.bands:
+            _band_column(ws, j, n, frame[col].to_numpy(dtype=float), *sheet.bands[col])
+        if n and col in sheet.band_label_columns:
+            _label_column(ws, j, n, frame[col].to_numpy(dtype=object))
+    ws.freeze_panes = sheet.freeze
+    if n:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
+
+
+def _band_column(ws, j: int, n: int, values: np.ndarray, red_below: float, amber_below: float) -> None:
+    letter = get_column_letter(j)
+    bands = np.select([values < red_below, values < amber_below, values >= amber_below], ["Red", "Amber", "Green"], "")
+    _paint(ws, j, bands)
+    area, first = f"{letter}2:{letter}{n + 1}", f"{letter}2"
+    rules = {"Red": f"AND(ISNUMBER({first}),{first}<{red_below:g})",
+             "Amber": f"AND(ISNUMBER({first}),{first}>={red_below:g},{first}<{amber_below:g})",
+             "Green": f"AND(ISNUMBER({first}),{first}>={amber_below:g})"}
+    for band, formula in rules.items():
+        ws.conditional_formatting.add(area, FormulaRule(formula=[formula], fill=_fill(band), font=_font(band), stopIfTrue=True))
+
+
+def _label_column(ws, j: int, n: int, labels: np.ndarray) -> None:
+    letter = get_column_letter(j)
+    _paint(ws, j, labels)
+    area, first = f"{letter}2:{letter}{n + 1}", f"{letter}2"
+    for band in BAND_STYLE:
+        ws.conditional_formatting.add(area, FormulaRule(formula=[f'{first}="{band}"'], fill=_fill(band), font=_font(band), stopIfTrue=True))
+
+
+def _paint(ws, j: int, bands: np.ndarray) -> None:
+    styles = {band: (_fill(band), _font(band)) for band in BAND_STYLE}
+    for r in np.flatnonzero(np.isin(bands, list(BAND_STYLE))):
+        cell = ws.cell(r + 2, j)
+        cell.fill, cell.font = styles[bands[r]]
+
+
+def atomic_save(workbook: openpyxl.Workbook, target: Path) -> None:
+    """Save next to ``target`` and move into place in one step; the original stays untouched on any failure."""
+    folder = target.resolve().parent
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=".~chs-excel-", suffix=target.suffix, dir=folder)
+    except OSError as exc:
+        raise BookError(f"cannot write in {folder}: {exc.strerror or exc}. Nothing was changed.") from exc
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        workbook.save(temp)
+        with open(temp, "rb+") as written:
+            os.fsync(written.fileno())
+        if target.exists():
+            os.chmod(temp, target.stat().st_mode & 0o777)
+        os.replace(temp, target)
+    except OSError as exc:
+        raise BookError(f"cannot save {target.name}: {exc.strerror or exc} (is it open in Excel, or read-only?). "
+                        f"Nothing was changed.") from exc
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def check_writable(target: Path) -> None:
+    """Fail early, before any work, when the target cannot be replaced."""
+    if target.exists() and not os.access(target, os.W_OK):
+        raise BookError(f"{target.name} is read-only; nothing was changed. Use --output to write a copy.")
+    if not os.access(target.resolve().parent, os.W_OK):
+        raise BookError(f"cannot write in {target.resolve().parent}; nothing was changed. Use --output to write elsewhere.")
+    lock = target.resolve().parent / f"~${target.name}"
+    if lock.exists():
+        raise BookError(f"{target.name} is open in Excel (lock file {lock.name} exists); close it first or use --output. "
+                        f"Nothing was changed.")
+
+
+class FileBookWriter:
+    """:class:`~chs_excel.book.table.BookWriter` that writes into a copy of ``source`` saved at ``target``."""
+
+    def __init__(self, source: str | Path, target: str | Path):
+        self.source, self.target = Path(source), Path(target)
+
+    def write(self, sheets: list[OutputSheet]) -> None:
+        check_writable(self.target)
+        try:
+            workbook = openpyxl.load_workbook(self.source, keep_vba=self.source.suffix.lower() == ".xlsm",
+                                              keep_links=True, rich_text=True)
+        except Exception as exc:
+            raise BookError(f"{self.source.name} cannot be opened for writing: {exc}") from exc
+        for sheet in sheets:
+            render(workbook, sheet)
+        atomic_save(workbook, self.target)

@@ -1,0 +1,121 @@
+"""Looking inside an .xlsx/.xlsm zip package safely, before any library parses it."""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from defusedxml import ElementTree
+
+from chs_excel.book.table import CellError
+from chs_excel.problems import BookError
+
+MAX_MEMBERS = 20_000
+MAX_UNPACKED_BYTES = 4 * 1024**3
+MAX_RATIO = 200  # a member unpacking to >200x its packed size (and >10 MB) is a zip bomb, not a workbook
+
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+      "pr": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def open_package(path: Path) -> zipfile.ZipFile:
+    """Open the workbook's zip package, refusing files that are not workbooks or are zip bombs."""
+    if not path.exists():
+        raise BookError(f"{path}: no such file")
+    try:
+        package = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BookError(f"{path.name} cannot be read as an Excel workbook (.xlsx or .xlsm): {exc}. "
+                        f"If it is an old .xls file, save it as .xlsx in Excel first.") from exc
+    infos = package.infolist()
+    if len(infos) > MAX_MEMBERS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES or any(
+            i.file_size > 10_000_000 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
+        package.close()
+        raise BookError(f"{path.name} unpacks to an implausible size ({len(infos)} parts); refusing to open it")
+    if "xl/workbook.xml" not in package.namelist():
+        package.close()
+        raise BookError(f"{path.name} is a zip file but not an Excel workbook (no xl/workbook.xml)")
+    return package
+
+
+def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> path of its XML part inside the package."""
+    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.findall("pr:Relationship", NS)}
+    parts = {}
+    for sheet in workbook.findall("m:sheets/m:sheet", NS):
+        target = targets.get(sheet.get(f"{{{NS['r']}}}id"), "")
+        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return parts
+
+
+_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def error_cells(package: zipfile.ZipFile, part: str) -> dict[tuple[int, int], CellError]:
+    """Cells holding an Excel error or a formula with no saved value, by (row, column), 1-based.
+
+    Fast readers report both as blank; a user needs to hear that ``#N/A`` is
+    not the same as an empty cell.
+    """
+    data = package.read(part)
+    if b't="e"' not in data and b"<f" not in data:
+        return {}
+    found = {}
+    for m in _CELL.finditer(data):
+        attrs, body = m.group(3), m.group(4) or b""
+        value = _VALUE.search(body)
+        if b't="e"' in attrs:
+            text = value.group(1).decode() if value else "#ERROR"
+        elif b"<f" in body and (value is None or value.group(1) == b""):
+            text = "(formula with no saved value: open and save the workbook in Excel to calculate it)"
+        else:
+            continue
+        found[(int(m.group(2)), _col_number(m.group(1)))] = CellError(text)
+    return found
+
+
+# Parts openpyxl reads and writes back faithfully enough to refresh in place.
+_SAFE_PARTS = re.compile(
+    r"^(\[Content_Types\]\.xml|_rels/\.rels|docProps/[^/]+\.xml|xl/workbook\.xml|xl/_rels/workbook\.xml\.rels|"
+    r"xl/worksheets/sheet\d+\.xml|xl/worksheets/_rels/sheet\d+\.xml\.rels|xl/styles\.xml|xl/sharedStrings\.xml|"
+    r"xl/theme/theme\d+\.xml|xl/calcChain\.xml|xl/comments\d*\.xml|xl/comments/comment\d+\.xml|xl/drawings/vmlDrawing\d+\.vml|"
+    r"xl/drawings/commentsDrawing\d+\.vml|xl/tables/table\d+\.xml|xl/printerSettings/printerSettings\d+\.bin|"
+    r"customXml/.*|xl/metadata\.xml)$")
+
+_WHY = [
+    (re.compile(r"^xl/drawings/drawing\d+\.xml$"), "drawings (shapes, pictures or charts)"),
+    (re.compile(r"^xl/charts/"), "charts"),
+    (re.compile(r"^xl/media/"), "pictures"),
+    (re.compile(r"^xl/vbaProject\.bin$"), "macros (VBA)"),
+    (re.compile(r"^xl/pivot"), "pivot tables"),
+    (re.compile(r"^xl/(slicer|timeline)"), "slicers or timelines"),
+    (re.compile(r"^xl/threadedComments/|^xl/persons/"), "threaded comments"),
+    (re.compile(r"^xl/(activeX|ctrlProps|embeddings)/"), "controls or embedded objects"),
+    (re.compile(r"^xl/externalLinks/"), "links to other workbooks"),
+    (re.compile(r"^xl/(connections|queryTables)"), "data connections"),
+]
+
+
+def parts_at_risk(path: Path) -> list[str]:
+    """What the workbook holds that an openpyxl load-and-save could drop or change (empty: safe in place)."""
+    with open_package(path) as package:
+        names = package.namelist()
+    risky = []
+    for name in names:
+        if _SAFE_PARTS.match(name):
+            continue
+        why = next((label for pattern, label in _WHY if pattern.match(name)), f"other content ({name})")
+        if why not in risky:
+            risky.append(why)
+    return risky

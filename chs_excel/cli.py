@@ -1,0 +1,110 @@
+"""The ``chs-excel`` command: refresh, validate, template, demo.
+
+Exit codes: 0 fine, 1 config or data errors (or a workbook that cannot be
+read or written), 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+
+from chs_excel.config import config_from_json
+from chs_excel.problems import BookError, ConfigError
+from chs_excel.refresh import refresh_file, validate_file
+from chs_excel.template import write_template
+
+STEPS = ("reading", "scoring", "writing", "done")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (use YYYY-MM-DD): {text!r}")
+
+
+def _progress(enabled: bool):
+    """A progress bar over the refresh steps, on a terminal only."""
+    if not enabled or not sys.stderr.isatty():
+        return (lambda step: None), (lambda: None)
+    from tqdm import tqdm
+    bar = tqdm(total=len(STEPS) - 1, desc="chs-excel", unit="step", leave=False)
+
+    def step(name: str) -> None:
+        bar.set_description(f"chs-excel: {name}")
+        if name != "reading":
+            bar.update(1)
+    return step, bar.close
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chs-excel", description="Customer health scores in an Excel workbook.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("refresh", help="score the accounts and write the Scores and Data Issues sheets")
+    r.add_argument("book", type=Path)
+    r.add_argument("--output", "-o", type=Path, help="write to this file instead of updating BOOK")
+    r.add_argument("--as-of", type=_date, help="score as of this date (YYYY-MM-DD); default: Settings, else today")
+    r.add_argument("--config", type=Path, help="a JSON config file to use instead of the config sheets")
+    r.add_argument("--strict", action="store_true", help="exit 1 when any data issue was found")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    v = sub.add_parser("validate", help="check the config and data without writing anything")
+    v.add_argument("book", type=Path)
+    v.add_argument("--as-of", type=_date)
+    v.add_argument("--config", type=Path)
+    v.add_argument("--strict", action="store_true", help="exit 1 when any data issue was found")
+    t = sub.add_parser("template", help="write a new workbook with the example scorecard")
+    t.add_argument("path", type=Path)
+    d = sub.add_parser("demo", help="copy the template and refresh it")
+    d.add_argument("path", type=Path, nargs="?", default=Path("chs-excel-demo.xlsx"))
+    return p
+
+
+def _template_file() -> Path | None:
+    here = Path(__file__).resolve().parent.parent / "workbook_template.xlsx"
+    return here if here.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "template":
+            print(f"Wrote {write_template(args.path)}")
+            return 0
+        if args.command == "demo":
+            shipped = _template_file()
+            shutil.copyfile(shipped, args.path) if shipped else write_template(args.path)
+            summary = refresh_file(args.path)
+            print("\n".join(summary.lines()))
+            print(f"Open {args.path} and look at the Scores and Data Issues sheets.")
+            return 0
+        config = config_from_json(args.config) if args.config else None
+        if args.command == "validate":
+            summary = validate_file(args.book, config=config, as_of=args.as_of)
+            print(f"{args.book.name}: the configuration is valid; {summary.accounts} accounts can be scored.")
+            for issue in summary.issues:
+                print(f"  {issue.cell}: {issue.problem} ({issue.action})")
+            print(f"{len(summary.issues)} data issue(s).")
+            return 1 if args.strict and summary.issues else 0
+        step, close = _progress(not args.quiet)
+        try:
+            summary = refresh_file(args.book, args.output, config=config, as_of=args.as_of, progress=step)
+        finally:
+            close()
+        print("\n".join(summary.lines()))
+        return 1 if args.strict and summary.issues else 0
+    except ConfigError as exc:
+        print(f"The workbook's configuration has {len(exc.problems)} problem(s); nothing was written:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except BookError as exc:
+        print(f"chs-excel: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The workbook contract: which sheets chs-excel reads and writes, and their columns.
+
+Each column maps a header a person reads to the key of the config object
+validated by ``schemas/health_config.schema.json``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    required: bool = False
+    help: str = ""
+
+
+METRICS = "Metrics"
+CATEGORIES = "Categories"
+SETTINGS = "Settings"
+ACCOUNTS = "Accounts"
+HISTORY = "Metric History"
+OVERRIDES = "Overrides"
+INSTRUCTIONS = "Instructions"
+SCORES = "Scores"
+DATA_ISSUES = "Data Issues"
+
+INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES)
+REQUIRED_SHEETS = (CATEGORIES, METRICS, ACCOUNTS)
+OUTPUT_SHEETS = (SCORES, DATA_ISSUES)
+
+METRIC_COLUMNS = (
+    Column("Metric", "name", True, "Name shown in Scores, e.g. 'Monthly active users'"),
+    Column("Category", "category", True, "A name from the Categories sheet"),
+    Column("Weight", "weight", True, "0 or more; weights within a category are shared out proportionally"),
+    Column("Measure", "measure", True, "threshold, range, trend, goal, categorical or ratio"),
+    Column("Source", "source", True, "Column of Accounts (or of Metric History for trend) holding the value"),
+    Column("Source 2", "source2", False, "ratio: the denominator column; goal: optional per-account target column"),
+    Column("Direction", "direction", False, "higher (default) or lower: which way is better"),
+    Column("Low", "low", False, "range/trend/ratio/goal: value that scores 1 (100 if lower is better)"),
+    Column("High", "high", False, "range/trend/ratio/goal: value that scores 100 (1 if lower is better)"),
+    Column("Cut points", "cut_points", False, "threshold: increasing values, e.g. 1, 2, 4"),
+    Column("Scores", "scores", False, "threshold: one more score than cut points, e.g. 10, 40, 70, 100"),
+    Column("Labels", "labels", False, "categorical: label=score pairs, e.g. Green=100; Amber=60; Red=20"),
+    Column("Target", "target", False, "goal: the target for the whole goal period"),
+    Column("Goal period", "goal_period", False, "goal: month, quarter, year, or custom (then Goal start/end)"),
+    Column("Goal start", "goal_start", False, "goal with a custom period: first day"),
+    Column("Goal end", "goal_end", False, "goal with a custom period: last day"),
+    Column("Red below", "red_below", False, "optional own band: scores below this are Red"),
+    Column("Amber below", "amber_below", False, "optional own band: scores below this (and not Red) are Amber"),
+    Column("Description", "description", False, "Free text for your team"),
+)
+
+CATEGORY_COLUMNS = (
+    Column("Category", "name", True, "Name shown in Scores, e.g. 'Product'"),
+    Column("Weight", "weight", True, "0 or more; shared out proportionally across categories"),
+    Column("Red below", "red_below", False, "optional own band"),
+    Column("Amber below", "amber_below", False, "optional own band"),
+    Column("Description", "description", False, "Free text for your team"),
+)
+
+SETTING_COLUMNS = (
+    Column("Setting", "setting", True),
+    Column("Value", "value", True),
+)
+
+# Rows of the Settings sheet: label -> key, with the value used when the row is absent.
+SETTINGS_ROWS = {
+    "Red below": ("red_below", 40),
+    "Amber below": ("amber_below", 70),
+    "Minimum coverage": ("min_coverage", 0.6),
+    "As-of date": ("as_of", None),
+}
+
+OVERRIDE_COLUMNS = (
+    Column("Account ID", "account", True, "An Account ID from Accounts"),
+    Column("Level", "level", True, "overall, category or metric"),
+    Column("Target", "target", False, "category or metric name (blank for overall)"),
+    Column("Score", "score", False, "1-100: replaces the computed score"),
+    Column("Band", "band", False, "Red, Amber or Green (overall level only, when no score is given)"),
+    Column("Reason", "reason", True, "Why the CSM overrides the score"),
+    Column("Author", "author", True, "Who set it"),
+    Column("Expires", "expires", True, "Last day the override applies"),
+)
+
+ACCOUNT_ID = "Account ID"
+ACCOUNT_COLUMNS = ("Account ID", "Account name", "Segment", "Stage", "CSM")
+
+HISTORY_COLUMNS = ("Account ID", "Period", "Column", "Value")
+
+MEASURES = ("threshold", "range", "trend", "goal", "categorical", "ratio")
+LEVELS = ("overall", "category", "metric")
+BANDS = ("Red", "Amber", "Green")

@@ -1,0 +1,260 @@
+"""Turn the Accounts and Metric History sheets into clean engine input, reporting every unusable cell.
+
+A cell that cannot be used never stops the refresh: it is left out (the
+metric counts as missing for that account, weights renormalise) and listed
+as a :class:`DataIssue` with its sheet, cell and what was done instead.
+Problems that make the sheets unusable as a whole (a missing column) are
+:class:`Problem` s and stop the refresh.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from chs_excel import contract as c
+from chs_excel.book.table import CellError, Table
+from chs_excel.config import HealthConfig
+from chs_excel.engine import ScoringInput
+from chs_excel.problems import DataIssue, Problem, show_value
+
+# Kinds of raw cell, found in one pass per column.
+NUMBER, BLANK, TEXT, BOOL, DATE, ERROR = range(6)
+
+
+def _kind(value) -> int:
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, (int, float)):
+        return BLANK if value != value else NUMBER  # NaN counts as blank
+    if isinstance(value, CellError):
+        return ERROR
+    if isinstance(value, str):
+        return BLANK if not value.strip() else TEXT
+    if isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+        return DATE
+    return BLANK if value is None else TEXT
+
+
+def cell_kinds(raw: pd.Series) -> np.ndarray:
+    return np.fromiter((_kind(v) for v in raw.to_numpy()), dtype=np.int8, count=len(raw))
+
+
+_REASONS = {
+    TEXT: "text in a number column",
+    BOOL: "TRUE/FALSE in a number column",
+    DATE: "a date or time in a number column",
+    ERROR: "an Excel error or a formula with no saved value",
+}
+
+
+def numbers(raw: pd.Series, kinds: np.ndarray | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Numeric values of a raw column, and a reason code per cell that could not be used (0 = fine).
+
+    Numbers stay; text that reads as a number (``"12"``, ``" 3.5 "``) is accepted;
+    blanks are missing without complaint; anything else is missing and flagged.
+    """
+    kinds = cell_kinds(raw) if kinds is None else kinds
+    values = np.full(len(raw), np.nan)
+    is_number = kinds == NUMBER
+    values[is_number] = raw.to_numpy()[is_number].astype(float)
+    bad = np.where(np.isin(kinds, (BOOL, DATE, ERROR)), kinds, 0)
+    is_text = kinds == TEXT
+    if is_text.any():
+        parsed = pd.to_numeric(pd.Series(raw.to_numpy()[is_text], dtype=object).map(str.strip), errors="coerce").to_numpy(dtype=float)
+        values[is_text] = parsed
+        bad[np.flatnonzero(is_text)[np.isnan(parsed)]] = TEXT
+    return pd.Series(values, index=raw.index), bad
+
+
+def account_ids(raw: Iterable) -> list[str]:
+    """Account IDs as text: 1001.0 -> "1001", surrounding spaces dropped."""
+    out = []
+    for v in raw:
+        if isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        elif isinstance(v, bool) or v is None:
+            out.append("" if v is None else str(v))
+        else:
+            out.append(str(v).strip())
+    return out
+
+
+def _issue(table: Table, i: int, j: int, value, problem: str, action: str) -> DataIssue:
+    return DataIssue(table.sheet, table.cell(i, j), table.header[j], value if not isinstance(value, CellError) else str(value), problem, action)
+
+
+def _columns_used(config: HealthConfig) -> tuple[dict[str, str], set[str]]:
+    """Source columns read from Accounts -> 'number'/'label'; and trend sources read from Metric History."""
+    kinds: dict[str, str] = {}
+    trend_sources = set()
+    for m in config.metrics:
+        if m.measure == "trend":
+            trend_sources.add(m.source)
+            continue
+        kinds[m.source] = "label" if m.measure == "categorical" else "number"
+        if m.source2:
+            kinds[m.source2] = "number"
+    return kinds, trend_sources
+
+
+def _source_problems(table: Table, config: HealthConfig) -> list[Problem]:
+    problems = []
+    seen: dict[str, list[int]] = {}
+    for j, h in enumerate(table.header):
+        if h.strip():
+            seen.setdefault(h.strip().casefold(), []).append(j)
+    for m in config.metrics:
+        if m.measure == "trend":
+            continue
+        for name, where in ((m.source, m.source_location), (m.source2, m.source2_location)):
+            if not name:
+                continue
+            hits = seen.get(name.strip().casefold(), [])
+            if not hits:
+                problems.append(Problem(where, f'source column "{name}" is not a column of the Accounts sheet '
+                                               f"(its header row {table.header_row} has: {', '.join(h for h in table.header if h)})"))
+            elif len(hits) > 1:
+                cells = " and ".join(table.header_cell(j) for j in hits)
+                problems.append(Problem(where, f'source column "{name}" appears more than once on the Accounts sheet ({cells}); '
+                                               f"rename one so it is clear which to use"))
+    return problems
+
+
+def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[DataIssue], list[Problem]]:
+    """The scored source columns (indexed by Account ID), the descriptive columns, the data issues, and fatal problems."""
+    id_j = table.find(c.ACCOUNT_ID)
+    if id_j is None:
+        found = ", ".join(h for h in table.header if h) or "nothing"
+        return pd.DataFrame(), pd.DataFrame(), [], [Problem(f"{table.sheet}!{table.header_row}:{table.header_row}",
+                                                            f'column "{c.ACCOUNT_ID}" is missing from the header row (found: {found})')]
+    problems = _source_problems(table, config)
+    if problems:
+        return pd.DataFrame(), pd.DataFrame(), [], problems
+    issues: list[DataIssue] = []
+    raw = pd.DataFrame.from_records(table.rows, columns=range(max(len(table.header), max(map(len, table.rows), default=0)))) \
+        if table.rows else pd.DataFrame(columns=range(len(table.header)))
+    ids = pd.Series(account_ids(raw[id_j]) if len(raw) else [], dtype=object)
+    blank = (ids == "").to_numpy()
+    duplicate = ids.duplicated(keep="first").to_numpy() & ~blank
+    for i in np.flatnonzero(blank):
+        issues.append(_issue(table, i, id_j, table.rows[i][id_j], "blank Account ID", "skipped the row"))
+    first_rows = pd.Series(np.flatnonzero(~blank), index=ids[~blank].to_numpy())
+    first_rows = first_rows[~first_rows.index.duplicated()]
+    for i in np.flatnonzero(duplicate):
+        issues.append(_issue(table, i, id_j, ids[i], f'Account ID "{ids[i]}" already appears in row {table.excel_row(first_rows[ids[i]])}',
+                             "skipped this row; the first row for the account is scored"))
+    keep = ~(blank | duplicate)
+    kinds, _ = _columns_used(config)
+    source: dict[str, pd.Series] = {}
+    for name, kind in kinds.items():
+        j = table.find(name)
+        col = raw[j] if j in raw.columns else pd.Series([""] * len(raw), dtype=object)
+        if kind == "number":
+            values, bad = numbers(col)
+            for i in np.flatnonzero((bad > 0) & keep):
+                issues.append(_issue(table, i, j, table.rows[i][j], _REASONS[int(bad[i])], "left the metric out for this account"))
+        else:
+            ks = cell_kinds(col)
+            values = pd.Series(np.where(ks == TEXT, col.to_numpy(), None), dtype=object)
+            values[ks == NUMBER] = col[ks == NUMBER].map(show_value)
+            for i in np.flatnonzero(np.isin(ks, (BOOL, DATE, ERROR)) & keep):
+                issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else _REASONS[ERROR],
+                                     "left the metric out for this account"))
+        source[name] = values.reset_index(drop=True)
+    index = pd.Index(ids[keep].to_numpy(), name=c.ACCOUNT_ID)
+    frame = pd.DataFrame({name: s.to_numpy()[keep] for name, s in source.items()}, index=index)
+    labels = {}
+    for header in c.ACCOUNT_COLUMNS[1:]:
+        j = table.find(header)
+        labels[header] = raw[j].to_numpy()[keep] if j is not None and j in raw.columns else np.full(keep.sum(), "", dtype=object)
+    descriptive = pd.DataFrame(labels, index=index)
+    issues += _unknown_label_issues(table, config, frame, np.flatnonzero(keep))
+    return frame, descriptive, issues, []
+
+
+def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFrame, rows: np.ndarray) -> list[DataIssue]:
+    from chs_excel.measures import unknown_labels
+    issues = []
+    for m in config.metrics:
+        if m.measure != "categorical":
+            continue
+        j = table.find(m.source)
+        unknown = unknown_labels(frame[m.source], m.labels).to_numpy()
+        known = ", ".join(m.labels)
+        for pos in np.flatnonzero(unknown):
+            i = rows[pos]
+            issues.append(_issue(table, i, j, table.rows[i][j], f'label not in the {m.name} labels ({known})',
+                                 "left the metric out for this account"))
+    return issues
+
+
+def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index, as_of: dt.date
+                   ) -> tuple[dict[str, tuple[pd.Series, pd.Series]], list[DataIssue], list[Problem]]:
+    """For each trend source: the previous and the latest period's value per account, at or before ``as_of``."""
+    _, trend_sources = _columns_used(config)
+    if not trend_sources:
+        return {}, [], []
+    trend_metrics = [m for m in config.metrics if m.measure == "trend"]
+    if table is None:
+        return {}, [], [Problem(m.source_location, f'trend metric "{m.name}" reads "{m.source}" from the '
+                                                    f'"{c.HISTORY}" sheet, and the workbook has none') for m in trend_metrics]
+    positions = {h: table.find(h) for h in c.HISTORY_COLUMNS}
+    missing = [h for h, j in positions.items() if j is None]
+    if missing:
+        found = ", ".join(h for h in table.header if h) or "nothing"
+        return {}, [], [Problem(f"{table.sheet}!{table.header_row}:{table.header_row}",
+                                f'column "{h}" is missing from the header row (found: {found})') for h in missing]
+    issues: list[DataIssue] = []
+    n = len(table.rows)
+    raw = pd.DataFrame.from_records(table.rows) if n else pd.DataFrame(columns=range(len(table.header)))
+    get = {h: (raw[j] if j in raw.columns else pd.Series([""] * n, dtype=object)) for h, j in positions.items()}
+    ids = pd.Series(account_ids(get["Account ID"]), dtype=object)
+    columns = get["Column"].map(lambda v: str(v).strip().casefold() if v is not None else "")
+    wanted = {s.strip().casefold(): s for s in trend_sources}
+    used = columns.isin(wanted.keys()).to_numpy()
+    period_kinds = cell_kinds(get["Period"])
+    periods = pd.to_datetime(get["Period"].where(period_kinds == DATE, None).map(
+        lambda v: v if not isinstance(v, dt.time) else None), errors="coerce")
+    text_period = period_kinds == TEXT
+    if text_period.any():
+        periods[text_period] = pd.to_datetime(get["Period"][text_period].map(str.strip), errors="coerce", format="mixed")
+    values, bad = numbers(get["Value"])
+    known = ids.isin(accounts).to_numpy()
+    p_j, v_j, a_j = positions["Period"], positions["Value"], positions["Account ID"]
+    for i in np.flatnonzero(used & periods.isna().to_numpy()):
+        issues.append(_issue(table, i, p_j, table.rows[i][p_j], "period is not a date", "skipped the history row"))
+    for i in np.flatnonzero(used & (bad > 0)):
+        issues.append(_issue(table, i, v_j, table.rows[i][v_j], _REASONS[int(bad[i])], "skipped the history row"))
+    for i in np.flatnonzero(used & ~known):
+        issues.append(_issue(table, i, a_j, table.rows[i][a_j], f'account "{ids[i]}" is not on the Accounts sheet', "skipped the history row"))
+    ok = used & known & periods.notna().to_numpy() & ~np.isnan(values.to_numpy())
+    ok &= (periods <= pd.Timestamp(as_of)).to_numpy()
+    frame = pd.DataFrame({"account": ids[ok].to_numpy(), "column": columns[ok].to_numpy(),
+                          "period": periods[ok].to_numpy(), "value": values[ok].to_numpy()})
+    frame = frame.drop_duplicates(["account", "column", "period"], keep="last").sort_values(["column", "account", "period"])
+    frame["rank"] = frame.groupby(["column", "account"], sort=False).cumcount(ascending=False)
+    trends = {}
+    for key, name in wanted.items():
+        part = frame[frame["column"] == key]
+        latest = part[part["rank"] == 0].set_index("account")["value"].reindex(accounts)
+        previous = part[part["rank"] == 1].set_index("account")["value"].reindex(accounts)
+        trends[name] = (previous, latest)
+    problems = [Problem(m.source_location, f'trend source "{m.source}" has no rows in the "Column" column of {c.HISTORY}')
+                for m in trend_metrics if m.source.strip().casefold() not in set(columns[used])]
+    return trends, issues, problems
+
+
+def scoring_input(tables: dict[str, Table], config: HealthConfig, as_of: dt.date
+                  ) -> tuple[ScoringInput, pd.DataFrame, list[DataIssue], list[Problem]]:
+    """Everything the engine needs from the data sheets, plus the account labels for the output."""
+    if c.ACCOUNTS not in tables:
+        return ScoringInput(pd.DataFrame(), as_of), pd.DataFrame(), [], [
+            Problem(c.ACCOUNTS, f'the workbook has no "{c.ACCOUNTS}" sheet; it is required')]
+    frame, descriptive, issues, problems = accounts_frame(tables[c.ACCOUNTS], config)
+    if problems:
+        return ScoringInput(frame, as_of), descriptive, issues, problems
+    trends, history_issues, problems = history_trends(tables.get(c.HISTORY), config, frame.index, as_of)
+    return ScoringInput(frame, as_of, trends), descriptive, issues + history_issues, problems

@@ -1,0 +1,134 @@
+"""Measure types: each turns one metric's raw values into scores from 1 to 100.
+
+Every function is pure and vectorised: it takes pandas Series (one value per
+account, aligned on the same index) and returns a float Series of scores, with
+NaN where the value is missing or cannot be scored. Nothing here knows about
+sheets, cells or Excel.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+MIN_SCORE = 1.0
+MAX_SCORE = 100.0
+
+
+def linear(values: pd.Series, low: float, high: float, higher_is_better: bool = True) -> pd.Series:
+    """Map ``low..high`` linearly onto 1..100, clamped at both ends.
+
+    With ``higher_is_better=False`` the map is reversed: ``low`` scores 100 and
+    ``high`` scores 1.
+
+    >>> linear(pd.Series([0, 5, 10, 20]), 0, 10).tolist()
+    [1.0, 50.5, 100.0, 100.0]
+    """
+    if high == low:
+        raise ValueError("low and high must differ")
+    share = (values.astype(float) - low) / (high - low)
+    share = share.clip(0.0, 1.0)
+    if not higher_is_better:
+        share = 1.0 - share
+    return MIN_SCORE + (MAX_SCORE - MIN_SCORE) * share
+
+
+def threshold(values: pd.Series, cut_points: list[float], scores: list[float]) -> pd.Series:
+    """Score by bands of ordered cut points.
+
+    ``scores`` has one more entry than ``cut_points``: a value below the first
+    cut point gets ``scores[0]``, a value at or above cut point *i* (and below
+    the next) gets ``scores[i + 1]``.
+
+    >>> threshold(pd.Series([0, 5, 9.9, 10, 50]), [5, 10], [10, 50, 100]).tolist()
+    [10.0, 50.0, 50.0, 100.0, 100.0]
+    """
+    if len(scores) != len(cut_points) + 1:
+        raise ValueError("threshold needs one more score than cut points")
+    cuts = np.asarray(cut_points, dtype=float)
+    if np.any(np.diff(cuts) <= 0):
+        raise ValueError("cut points must increase")
+    raw = values.astype(float).to_numpy()
+    band = np.searchsorted(cuts, raw, side="right")
+    out = np.asarray(scores, dtype=float)[band]
+    out[np.isnan(raw)] = np.nan
+    return pd.Series(out, index=values.index)
+
+
+def even_scores(n_bands: int, higher_is_better: bool = True) -> list[float]:
+    """Evenly spaced scores from 1 to 100 for ``n_bands`` threshold bands."""
+    if n_bands == 1:
+        return [MAX_SCORE]
+    step = (MAX_SCORE - MIN_SCORE) / (n_bands - 1)
+    ladder = [round(MIN_SCORE + i * step, 6) for i in range(n_bands)]
+    return ladder if higher_is_better else ladder[::-1]
+
+
+def ratio(numerator: pd.Series, denominator: pd.Series, low: float = 0.0, high: float = 1.0,
+          higher_is_better: bool = True) -> pd.Series:
+    """Score ``numerator / denominator`` (e.g. active against purchased users) on ``low..high``.
+
+    A zero or missing denominator gives NaN (no score), not infinity.
+    """
+    den = denominator.astype(float).where(denominator.astype(float) != 0)
+    return linear(numerator.astype(float) / den, low, high, higher_is_better)
+
+
+def period_change(previous: pd.Series, latest: pd.Series) -> pd.Series:
+    """Relative change from one period to the next: ``(latest - previous) / |previous|``.
+
+    A previous value of zero gives NaN: growth from nothing has no meaningful rate.
+    """
+    prev = previous.astype(float)
+    prev = prev.where(prev != 0)
+    return (latest.astype(float) - prev) / prev.abs()
+
+
+def trend(previous: pd.Series, latest: pd.Series, low: float, high: float,
+          higher_is_better: bool = True) -> pd.Series:
+    """Score the period-over-period change, mapped like :func:`linear` (e.g. -20%..+20%)."""
+    return linear(period_change(previous, latest), low, high, higher_is_better)
+
+
+def elapsed_share(as_of: dt.date, start: dt.date, end: dt.date) -> float:
+    """Share of a goal period elapsed at ``as_of``, counting whole days, both ends included.
+
+    On the first day 1/N of the period has elapsed; on the last day and after, all of it.
+    """
+    if end < start:
+        raise ValueError("goal period ends before it starts")
+    total_days = (end - start).days + 1
+    done_days = (as_of - start).days + 1
+    return min(max(done_days / total_days, 0.0), 1.0)
+
+
+def goal(values: pd.Series, target: pd.Series | float, share_elapsed: float, low: float = 0.0,
+         high: float = 1.0) -> pd.Series:
+    """Score attainment against a time-bound goal.
+
+    Attainment is the value divided by the part of the target due by now
+    (``target * share_elapsed``), so 40 of a 100 goal halfway through the
+    period is 80% attainment. Attainment ``low..high`` maps to 1..100
+    (default 0%..100%). Before the period starts nothing is due: NaN.
+    """
+    due = (pd.Series(target, index=values.index) if np.isscalar(target) else target).astype(float) * share_elapsed
+    due = due.where(due > 0)
+    return linear(values.astype(float) / due, low, high, True)
+
+
+def categorical(labels: pd.Series, mapping: dict[str, float]) -> pd.Series:
+    """Map labels (e.g. CSM sentiment Green/Amber/Red) to scores.
+
+    Matching ignores case and surrounding spaces; an unknown label gives NaN.
+    """
+    keyed = {str(k).strip().casefold(): float(v) for k, v in mapping.items()}
+    text = labels.astype("string").str.strip().str.casefold()
+    return text.map(keyed).astype(float)
+
+
+def unknown_labels(labels: pd.Series, mapping: dict[str, float]) -> pd.Series:
+    """True where a non-blank label is not in ``mapping`` (to report it as a data issue)."""
+    keys = {str(k).strip().casefold() for k in mapping}
+    text = labels.astype("string").str.strip().str.casefold()
+    return (text.notna() & (text != "") & ~text.isin(keys)).fillna(False).astype(bool)

@@ -1,0 +1,122 @@
+"""One refresh, whatever the workbook lives in: read tables, build config, score, write sheets.
+
+The same :func:`refresh` runs headless on a file and inside Excel; only the
+:class:`~chs_excel.book.table.BookReader` and ``BookWriter`` differ.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chs_excel import contract as c
+from chs_excel.book.file_reader import FileBookReader
+from chs_excel.book.file_writer import FileBookWriter
+from chs_excel.book.package import parts_at_risk
+from chs_excel.book.table import BookReader, BookWriter, Table
+from chs_excel.config import HealthConfig, config_from_tables
+from chs_excel.engine import ScoreResult, score
+from chs_excel.inputs import scoring_input
+from chs_excel.problems import ConfigError, DataIssue
+from chs_excel.report import issues_sheet, scores_sheet
+
+
+@dataclass
+class RefreshSummary:
+    accounts: int
+    bands: dict[str, int]
+    no_score: int
+    issues: list[DataIssue]
+    as_of: dt.date
+    result: ScoreResult | None = None
+    written_to: Path | None = None
+    copy_reason: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        counts = ", ".join(f"{n} {band.lower()}" for band, n in self.bands.items())
+        out = [f"Scored {self.accounts} accounts as of {self.as_of.isoformat()}: {counts}"
+               + (f", {self.no_score} without a score (insufficient data)" if self.no_score else "") + "."]
+        out.append(f"{len(self.issues)} data issue(s)" + (f": see the '{c.DATA_ISSUES}' sheet." if self.issues else "."))
+        if self.copy_reason:
+            out.append(self.copy_reason)
+        if self.written_to:
+            out.append(f"Wrote {self.written_to}")
+        return out
+
+
+def read_tables(reader: BookReader) -> dict[str, Table]:
+    names = {name.strip().casefold(): name for name in reader.sheet_names()}
+    return {sheet: reader.read_table(names[sheet.casefold()]) for sheet in c.INPUT_SHEETS if sheet.casefold() in names}
+
+
+def load(reader: BookReader, config: HealthConfig | None = None) -> tuple[dict[str, Table], HealthConfig]:
+    tables = read_tables(reader)
+    return tables, config or config_from_tables(tables)
+
+
+def resolve_as_of(config: HealthConfig, as_of: dt.date | None) -> dt.date:
+    return as_of or config.as_of or dt.date.today()
+
+
+def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
+            as_of: dt.date | None = None, progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
+    """Read, validate, score and (unless ``writer`` is None) write Scores and Data Issues.
+
+    Raises :class:`ConfigError` listing every config problem; nothing is written then.
+    """
+    seconds = {}
+    start = time.perf_counter()
+    progress("reading")
+    tables, config = load(reader, config)
+    day = resolve_as_of(config, as_of)
+    data, labels, issues, problems = scoring_input(tables, config, day)
+    if problems:
+        raise ConfigError(problems)
+    seconds["read"] = time.perf_counter() - start
+    progress("scoring")
+    start = time.perf_counter()
+    result = score(config, data)
+    issues = issues + result.issues
+    seconds["score"] = time.perf_counter() - start
+    scores = scores_sheet(config, result, labels)
+    bands = {band: int((scores.frame["Band"] == band).sum()) for band in ("Red", "Amber", "Green")}
+    summary = RefreshSummary(len(result.overall), bands, int(result.overall.isna().sum()), issues, day, result, seconds=seconds)
+    if writer is not None:
+        progress("writing")
+        start = time.perf_counter()
+        writer.write([scores, issues_sheet(issues)])
+        seconds["write"] = time.perf_counter() - start
+    progress("done")
+    return summary
+
+
+def copy_path(book: Path) -> Path:
+    return book.with_name(f"{book.stem} (chs-excel){book.suffix}")
+
+
+def refresh_file(book: str | Path, output: str | Path | None = None, *, config: HealthConfig | None = None,
+                 as_of: dt.date | None = None, progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
+    """Refresh a workbook file in place (or into ``output``), never losing what openpyxl cannot keep."""
+    book = Path(book)
+    target = Path(output) if output else book
+    reason = ""
+    if target.resolve() == book.resolve():
+        risky = parts_at_risk(book)
+        if risky:
+            target = copy_path(book)
+            reason = (f"{book.name} holds {', '.join(risky)}, which a refresh in place could lose, so it was left "
+                      f"untouched and the scores were written to a copy.")
+    with FileBookReader(book) as reader:
+        summary = refresh(reader, FileBookWriter(book, target), config=config, as_of=as_of, progress=progress)
+    summary.written_to, summary.copy_reason = target, reason
+    return summary
+
+
+def validate_file(book: str | Path, *, config: HealthConfig | None = None,
+                  as_of: dt.date | None = None) -> RefreshSummary:
+    """Everything a refresh checks, without writing anything."""
+    with FileBookReader(Path(book)) as reader:
+        return refresh(reader, None, config=config, as_of=as_of)

@@ -1,0 +1,223 @@
+"""Make ``workbook_template.xlsx``: the seed-000 scorecard with 60 sample accounts.
+
+Deterministic (fixed random seed, fixed dates), so the committed template can
+be checked against what this module makes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from chs_excel import contract as c
+
+AS_OF = dt.date(2026, 11, 15)
+FIXED_TIME = dt.datetime(2026, 11, 1, 9, 0, 0)
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+TITLE_FONT = Font(bold=True, size=14)
+
+CATEGORIES = [
+    ("Product", 45, None, None, "Is the customer using what they bought?"),
+    ("Engagement", 35, None, None, "Are they talking to us and showing up?"),
+    ("Sentiment", 20, None, None, "What does the CSM see?"),
+]
+
+# name, category, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target, period, description
+METRICS = [
+    ("Monthly active users", "Product", 40, "trend", "Active users", None, "higher", -0.2, 0.2, None, None, None, None, None,
+     "Month-over-month change in active users: -20% scores 1, +20% scores 100"),
+    ("Data ingested", "Product", 30, "trend", "Data ingested (GB)", None, "higher", -0.25, 0.25, None, None, None, None, None,
+     "Month-over-month change in GB ingested"),
+    ("Feature usage", "Product", 30, "ratio", "Features used", "Features available", "higher", 0.1, 0.8, None, None, None, None, None,
+     "Share of available features in use: 10% scores 1, 80% or more scores 100"),
+    ("Outreach", "Engagement", 30, "goal", "Outreach this month", None, "higher", None, None, None, None, None, 8, "month",
+     "Emails and calls against a target of 8 a month, pro-rated to the as-of date"),
+    ("Business reviews", "Engagement", 30, "threshold", "QBRs attended (12 mo)", None, "higher", None, None, "1, 2, 3, 4",
+     "10, 40, 65, 85, 100", None, None, None, "Business reviews attended in the last 12 months"),
+    ("Support engagement", "Engagement", 40, "range", "Open support tickets", None, "lower", 0, 8, None, None, None, None, None,
+     "Open tickets: none scores 100, 8 or more scores 1"),
+    ("CSM sentiment", "Sentiment", 100, "categorical", "CSM sentiment", None, None, None, None, None, None,
+     "Green=100; Amber=60; Red=20", None, None, "The CSM's red/amber/green call. That's it."),
+]
+
+SEGMENTS = ["Enterprise"] * 15 + ["Mid-Market"] * 20 + ["SMB"] * 25
+STAGES = ["Onboard", "Adopt", "Optimize", "Renew"]
+CSMS = ["Priya Natarajan", "Tom Becker", "Ana Souza", "Kenji Watanabe", "Chloé Martin"]
+FIRST = ["Acme", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen",
+         "Maple", "Nimbus", "Orchid", "Pioneer", "Quartz", "Redwood", "Summit", "Tidal"]
+SECOND = ["Analytics", "Logistics", "Health", "Foods"]
+def _months() -> list[dt.date]:
+    return [dt.date(2025 + (11 + k) // 12, (11 + k) % 12 + 1, 1) for k in range(12)]  # Dec 2025 .. Nov 2026
+
+
+def sample_accounts(seed: int = 2026) -> tuple[list[list], list[list]]:
+    """60 accounts and their 12 months of history, with a spread of health and a few bad cells."""
+    rng = np.random.default_rng(seed)
+    health = rng.uniform(0, 1, 60)
+    accounts, history = [], []
+    for k in range(60):
+        h = health[k]
+        acct = f"ACC-{k + 1:03d}"
+        name = f"{FIRST[k % 20]} {SECOND[k // 20 + (k % 2)]}"
+        seats = int({"Enterprise": 400, "Mid-Market": 120, "SMB": 25}[SEGMENTS[k]] * rng.uniform(0.6, 1.4))
+        available = 20
+        used = int(np.clip(round(available * (0.1 + 0.75 * h + rng.normal(0, 0.08))), 1, available))
+        outreach = int(np.clip(round(4 * (0.3 + h) + rng.normal(0, 1)), 0, 12))
+        qbrs = int(np.clip(round(4 * h + rng.normal(0, 0.7)), 0, 4))
+        tickets = int(np.clip(round(9 * (1 - h) + rng.normal(0, 1.5)), 0, 15))
+        sentiment = "Green" if h > 0.6 else ("Amber" if h > 0.3 else "Red")
+        if rng.uniform() < 0.15:
+            sentiment = ["Green", "Amber", "Red"][int(rng.integers(0, 3))]
+        accounts.append([acct, name, SEGMENTS[k], STAGES[k % 4], CSMS[k % 5], seats, used, available, outreach, qbrs,
+                         tickets, sentiment])
+        users, gb = seats * (0.5 + 0.4 * h), seats * 2.0
+        growth = (h - 0.5) * 0.3
+        for month in _months():
+            users = max(1.0, users * (1 + growth / 3 + rng.normal(0, 0.04)))
+            gb = max(0.5, gb * (1 + growth / 2 + rng.normal(0, 0.05)))
+            history.append([acct, month, "Active users", round(users)])
+            history.append([acct, month, "Data ingested (GB)", round(gb, 1)])
+    # Realistic mess, so the Data Issues sheet has something to show.
+    accounts[4][9] = "n/a"            # text in a number column
+    accounts[11][6] = "#N/A"          # an Excel error from a failed lookup
+    accounts[17][11] = None           # sentiment not logged yet
+    accounts[23][11] = "Yellow"       # a label the scorecard does not know
+    accounts[29][10] = None           # ticket count missing
+    for col in (6, 8, 9, 10, 11):     # a brand-new account with almost no data
+        accounts[41][col] = None
+    history = [row for row in history if not (row[0] == "ACC-042")]
+    history.append(["ACC-007", dt.date(2026, 11, 1), "Data ingested (GB)", "pending"])
+    return accounts, history
+
+
+def _header(ws, headers, notes: dict[str, str] | None = None, widths: dict[str, float] | None = None) -> None:
+    ws.append(list(headers))
+    for j, h in enumerate(headers, start=1):
+        cell = ws.cell(1, j)
+        cell.font, cell.fill = Font(bold=True), HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if notes and notes.get(h):
+            cell.comment = Comment(notes[h], "chs-excel")
+        ws.column_dimensions[get_column_letter(j)].width = (widths or {}).get(h, max(11, len(h) + 3))
+    ws.freeze_panes = "B2"
+
+
+def _list_validation(ws, options: list[str], area: str, prompt: str) -> None:
+    dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
+    dv.promptTitle, dv.prompt = "chs-excel", prompt
+    dv.errorTitle, dv.error = "chs-excel", f"Choose one of: {', '.join(options)}"
+    ws.add_data_validation(dv)
+    dv.add(area)
+
+
+INSTRUCTIONS = [
+    ("chs-excel: customer health scores in this workbook", TITLE_FONT),
+    ("", None),
+    ("How it works", Font(bold=True)),
+    ("1. Each metric turns one column of the Accounts sheet (or of Metric History) into a score from 1 to 100.", None),
+    ("2. Metric scores roll up by weight into category scores, and categories roll up by weight into the overall score.", None),
+    ("3. Every score is banded: Red below 40, Amber below 70, Green from 70 (change this on Settings, or per metric/category).", None),
+    ("4. A blank or unusable cell leaves that metric out for the account; the other weights are shared out again and", None),
+    ("   'Coverage' on Scores shows how much of the score had data. Below the minimum coverage there is no overall score.", None),
+    ("5. A CSM can override a score on the Overrides sheet, with a reason, an author and an expiry date.", None),
+    ("", None),
+    ("Sheets you edit", Font(bold=True)),
+    ("Settings: band cut points, minimum coverage, the as-of date (blank = today).", None),
+    ("Categories: one row per category with its weight.", None),
+    ("Metrics: one row per metric (4 to 8 is plenty): category, weight, measure and its parameters, source column.", None),
+    ("   threshold: Cut points + Scores | range: Low + High | trend: Low + High on the change (e.g. -0.2 to 0.2)", None),
+    ("   goal: Target + Goal period (month/quarter/year/custom) | categorical: Labels | ratio: Source 2 (denominator), Low + High", None),
+    ("Accounts: one row per account: Account ID, Account name, Segment, Stage, CSM, and one column per metric source.", None),
+    ("Metric History: Account ID, Period, Column, Value (long format) for trend metrics.", None),
+    ("Overrides: Account ID, Level (overall/category/metric), Target, Score or Band, Reason, Author, Expires.", None),
+    ("", None),
+    ("Sheets chs-excel writes (do not edit: they are replaced on every refresh)", Font(bold=True)),
+    ("Scores: every account's overall, band, coverage, category and metric scores, colour-coded.", None),
+    ("Data Issues: every cell chs-excel could not use, where it is, and what it did instead.", None),
+    ("", None),
+    ("Refresh", Font(bold=True)),
+    ("From a terminal:  chs-excel refresh this-workbook.xlsx     (check only:  chs-excel validate this-workbook.xlsx)", None),
+    ("Every other sheet you add is left exactly as it is.", None),
+]
+
+
+def build_template() -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    wb.properties.creator = "chs-excel"
+    wb.properties.created = wb.properties.modified = FIXED_TIME
+    ws = wb.active
+    ws.title = c.INSTRUCTIONS
+    for text, font in INSTRUCTIONS:
+        ws.append([text])
+        if font:
+            ws.cell(ws.max_row, 1).font = font
+    ws.column_dimensions["A"].width = 120
+
+    ws = wb.create_sheet(c.SETTINGS)
+    _header(ws, ["Setting", "Value", "Meaning"], widths={"Setting": 20, "Value": 14, "Meaning": 70})
+    ws.append(["Red below", 40, "Scores below this are Red"])
+    ws.append(["Amber below", 70, "Scores below this (and not Red) are Amber; from here on Green"])
+    ws.append(["Minimum coverage", 0.6, "Share of the score's weight that must have data for an overall score"])
+    ws.append(["As-of date", AS_OF, "Date the scores are for (blank = today); goals are pro-rated to it"])
+    ws["B4"].number_format = "0%"
+    ws["B5"].number_format = "yyyy-mm-dd"
+
+    ws = wb.create_sheet(c.CATEGORIES)
+    _header(ws, [col.header for col in c.CATEGORY_COLUMNS], {col.header: col.help for col in c.CATEGORY_COLUMNS},
+            {"Description": 50})
+    for row in CATEGORIES:
+        ws.append(list(row))
+
+    ws = wb.create_sheet(c.METRICS)
+    headers = [col.header for col in c.METRIC_COLUMNS]
+    _header(ws, headers, {col.header: col.help for col in c.METRIC_COLUMNS},
+            {"Metric": 22, "Source": 22, "Source 2": 18, "Labels": 28, "Description": 60})
+    for (name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target, period,
+         description) in METRICS:
+        ws.append([name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
+                   period, None, None, None, None, description])
+    n = len(METRICS) + 1
+    _list_validation(ws, list(c.MEASURES), f"D2:D{n + 20}", "How the value becomes a 1-100 score")
+    _list_validation(ws, ["higher", "lower"], f"G2:G{n + 20}", "Is a higher or a lower value better?")
+    _list_validation(ws, ["month", "quarter", "year", "custom"], f"N2:N{n + 20}", "The goal's time frame")
+
+    accounts, history = sample_accounts()
+    ws = wb.create_sheet(c.ACCOUNTS)
+    _header(ws, list(c.ACCOUNT_COLUMNS) + ["Seats", "Features used", "Features available", "Outreach this month",
+                                           "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment"],
+            widths={"Account name": 24, "CSM": 18})
+    for row in accounts:
+        ws.append(row)
+    _list_validation(ws, ["Green", "Amber", "Red"], f"L2:L{len(accounts) + 200}", "The CSM's red/amber/green call")
+
+    ws = wb.create_sheet(c.HISTORY)
+    _header(ws, list(c.HISTORY_COLUMNS), widths={"Column": 22})
+    for row in history:
+        ws.append(row)
+        ws.cell(ws.max_row, 2).number_format = "yyyy-mm"
+
+    ws = wb.create_sheet(c.OVERRIDES)
+    _header(ws, [col.header for col in c.OVERRIDE_COLUMNS], {col.header: col.help for col in c.OVERRIDE_COLUMNS},
+            {"Reason": 45, "Author": 18})
+    ws.append(["ACC-003", "overall", None, None, "Red", "Executive sponsor left the company in October", "Priya Natarajan",
+               dt.date(2026, 12, 31)])
+    ws.append(["ACC-010", "metric", "CSM sentiment", 90, None, "Renewal signed early; CSM sentiment log is stale",
+               "Ana Souza", dt.date(2027, 1, 31)])
+    ws.append(["ACC-015", "overall", None, 80, None, "Temporary outage credit agreed", "Tom Becker", dt.date(2026, 9, 30)])
+    for r in range(2, 5):
+        ws.cell(r, 8).number_format = "yyyy-mm-dd"
+    _list_validation(ws, list(c.LEVELS), "B2:B200", "overall, category or metric")
+    _list_validation(ws, list(c.BANDS), "E2:E200", "Red, Amber or Green")
+    return wb
+
+
+def write_template(path: str | Path) -> Path:
+    path = Path(path)
+    build_template().save(path)
+    return path
