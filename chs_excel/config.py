@@ -126,7 +126,14 @@ def _message_for(error: jsonschema.ValidationError, schema: dict) -> str:
     for key in error.absolute_schema_path:
         if isinstance(node, dict) and "$ref" in node and "errorMessage" in node:
             break
-        node = _resolve(schema, node["$ref"]) if key == "$ref" else node[key]
+        if key == "$ref":
+            node = _resolve(schema, node["$ref"])
+            continue
+        if isinstance(node, dict) and key not in node and "$ref" in node:
+            node = _resolve(schema, node["$ref"])
+            if "errorMessage" in node:
+                message = node["errorMessage"]
+        node = node[key]
         if isinstance(node, dict) and "errorMessage" in node:
             message = node["errorMessage"]
     return message
@@ -147,8 +154,10 @@ def schema_problems(data: dict, locate: Callable[[Path_], str]) -> list[Problem]
             field_name = missing[0] if missing else ""
             path = path + (field_name,)
             message = f"{label_of(path)} must be filled in ({message})"
-        elif error.validator == "additionalProperties":
-            message = f"{error.message}"
+        elif error.validator == "anyOf" and all("required" in branch for branch in error.validator_value):
+            path = path + (error.validator_value[0]["required"][0],)
+        elif error.validator == "additionalProperties" or isinstance(error.instance, (dict, list)):
+            pass
         else:
             message = f"{message}, got {show_value(error.instance)}"
         problems.append(Problem(locate(path), message))
@@ -361,7 +370,7 @@ def _bands(item: Mapping, default: Bands) -> Bands:
 
 def _band_problems(item: Mapping, path: Path_, default: Bands, locate: Callable) -> list[Problem]:
     bands = _bands(item, default)
-    if bands.red_below < bands.amber_below:
+    if bands.red_below < bands.amber_below or not ({"red_below", "amber_below"} & item.keys()):
         return []
     where = path + ("red_below",) if "red_below" in item else path + ("amber_below",)
     return [Problem(locate(where), f"Red below ({show_value(bands.red_below)}) must be lower than "
