@@ -27,7 +27,7 @@ NUMBER, BLANK, TEXT, BOOL, DATE, ERROR = range(6)
 def _kind(value) -> int:
     if isinstance(value, bool):
         return BOOL
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, np.integer, np.floating)):
         return BLANK if value != value else NUMBER  # NaN counts as blank
     if isinstance(value, CellError):
         return ERROR
@@ -63,10 +63,16 @@ def numbers(raw: pd.Series, kinds: np.ndarray | None = None) -> tuple[pd.Series,
     bad = np.where(np.isin(kinds, (BOOL, DATE, ERROR)), kinds, 0)
     is_text = kinds == TEXT
     if is_text.any():
-        parsed = pd.to_numeric(pd.Series(raw.to_numpy()[is_text], dtype=object).map(str.strip), errors="coerce").to_numpy(dtype=float)
+        parsed = pd.to_numeric(pd.Series(raw.to_numpy()[is_text], dtype=object).map(lambda v: str(v).strip()), errors="coerce").to_numpy(dtype=float)
         values[is_text] = parsed
         bad[np.flatnonzero(is_text)[np.isnan(parsed)]] = TEXT
     return pd.Series(values, index=raw.index), bad
+
+
+def _raw_frame(table: Table) -> pd.DataFrame:
+    """The sheet's cells as they are (object dtype: no guessing of types)."""
+    return pd.DataFrame(table.rows, dtype=object, columns=range(len(table.header))) if table.rows \
+        else pd.DataFrame(columns=range(len(table.header)), dtype=object)
 
 
 def account_ids(raw: Iterable) -> list[str]:
@@ -134,8 +140,7 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
     if problems:
         return pd.DataFrame(), pd.DataFrame(), [], problems
     issues: list[DataIssue] = []
-    raw = pd.DataFrame.from_records(table.rows, columns=range(max(len(table.header), max(map(len, table.rows), default=0)))) \
-        if table.rows else pd.DataFrame(columns=range(len(table.header)))
+    raw = _raw_frame(table)
     ids = pd.Series(account_ids(raw[id_j]) if len(raw) else [], dtype=object)
     blank = (ids == "").to_numpy()
     duplicate = ids.duplicated(keep="first").to_numpy() & ~blank
@@ -209,7 +214,7 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
                                 f'column "{h}" is missing from the header row (found: {found})') for h in missing]
     issues: list[DataIssue] = []
     n = len(table.rows)
-    raw = pd.DataFrame.from_records(table.rows) if n else pd.DataFrame(columns=range(len(table.header)))
+    raw = _raw_frame(table)
     get = {h: (raw[j] if j in raw.columns else pd.Series([""] * n, dtype=object)) for h, j in positions.items()}
     ids = pd.Series(account_ids(get["Account ID"]), dtype=object)
     columns = get["Column"].map(lambda v: str(v).strip().casefold() if v is not None else "")

@@ -1,0 +1,241 @@
+"""End to end on workbook files: scores land in Scores and Data Issues, and nothing of the user's is lost."""
+import datetime as dt
+import os
+import shutil
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.comments import Comment
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from chs_excel import contract as c
+from chs_excel.problems import BookError
+from chs_excel.refresh import copy_path, refresh_file
+from chs_excel.template import write_template
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def template(tmp_path) -> Path:
+    return write_template(tmp_path / "book.xlsx")
+
+
+def snapshot(path: Path, skip=c.OUTPUT_SHEETS) -> dict:
+    """Everything a user can see in each sheet chs-excel does not own."""
+    wb = openpyxl.load_workbook(path, rich_text=True)
+    state = {"sheets": [name for name in wb.sheetnames if name not in skip],
+             "names": sorted((n, d.attr_text) for n, d in wb.defined_names.items())}
+    for ws in wb.worksheets:
+        if ws.title in skip:
+            continue
+        cells = {}
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is None and not cell.has_style:
+                    continue
+                cells[cell.coordinate] = (cell.value, cell.number_format, repr(cell.font), repr(cell.fill),
+                                          repr(cell.border), repr(cell.alignment),
+                                          cell.comment.text if cell.comment else None)
+        state[ws.title] = {
+            "cells": cells,
+            "widths": {k: d.width for k, d in ws.column_dimensions.items()},
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "validations": sorted((dv.sqref.__str__(), dv.formula1) for dv in ws.data_validations.dataValidation),
+            "cf": sorted((str(rng.sqref), [r.formula for r in rules]) for rng, rules in ws.conditional_formatting._cf_rules.items()),
+            "freeze": ws.freeze_panes,
+        }
+    return state
+
+
+def add_user_content(path: Path) -> None:
+    """A user's own sheet with formulas, formatting, comments, names, validation and conditional formats."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.create_sheet("My Pipeline", 1)
+    ws["A1"], ws["B1"], ws["C1"] = "Account", "ARR", "ARR x2"
+    for r in range(2, 7):
+        ws.cell(r, 1, f"ACC-00{r}")
+        ws.cell(r, 2, r * 1000).number_format = "#,##0"
+        ws.cell(r, 3, f"=B{r}*2")
+    ws["A1"].font = Font(bold=True, color="FF0000")
+    ws["B2"].fill = PatternFill("solid", fgColor="FFFF00")
+    ws["A2"].comment = Comment("Renewal in March", "Ana")
+    ws.merge_cells("E1:F2")
+    ws["E1"] = "Merged note"
+    ws.column_dimensions["A"].width = 31
+    dv = DataValidation(type="list", formula1='"Yes,No"')
+    ws.add_data_validation(dv)
+    dv.add("D2:D6")
+    ws.conditional_formatting.add("B2:B6", CellIsRule(operator="greaterThan", formula=["3000"], fill=PatternFill("solid", fgColor="00FF00")))
+    wb.defined_names["TotalARR"] = DefinedName("TotalARR", attr_text="'My Pipeline'!$B$2:$B$6")
+    wb["Accounts"]["N1"] = "Notes"
+    wb["Accounts"]["N2"] = "=LEN(B2)"
+    wb.save(path)
+
+
+def test_template_refresh_writes_scores_and_issues(template):
+    summary = refresh_file(template)
+    wb = openpyxl.load_workbook(template)
+    assert wb.sheetnames[-2:] == [c.SCORES, c.DATA_ISSUES]
+    scores = wb[c.SCORES]
+    header = [cell.value for cell in scores[1]]
+    assert header[:9] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Coverage", "Status"]
+    assert scores.max_row == 61 and summary.accounts == 60
+    assert sum(summary.bands.values()) + summary.no_score == 60
+    bands = [row[6] for row in scores.iter_rows(min_row=2, values_only=True)]
+    assert {"Red", "Amber", "Green"} <= set(bands)
+    issues = [row[:2] for row in wb[c.DATA_ISSUES].iter_rows(min_row=2, values_only=True)]
+    assert ("Accounts", "J6") in issues and ("Accounts", "G13") in issues and ("Overrides", "A4") in issues
+
+
+def test_score_cells_are_filled_and_have_conditional_formats(template):
+    refresh_file(template)
+    ws = openpyxl.load_workbook(template)[c.SCORES]
+    header = [cell.value for cell in ws[1]]
+    col = header.index("Overall") + 1
+    expected = {"Red": "FFC7CE", "Amber": "FFEB9C", "Green": "C6EFCE"}
+    for r in range(2, ws.max_row + 1):
+        value = ws.cell(r, col).value
+        if value is None:
+            continue
+        band = "Red" if value < 40 else "Amber" if value < 70 else "Green"
+        assert ws.cell(r, col).fill.fgColor.rgb.endswith(expected[band])
+        assert ws.cell(r, col + 1).value == band or "Band set to" in (ws.cell(r, header.index("Override") + 1).value or "")
+    areas = {str(rng.sqref): [rule.formula[0] for rule in rules] for rng, rules in ws.conditional_formatting._cf_rules.items()}
+    letter = openpyxl.utils.get_column_letter(col)
+    assert areas[f"{letter}2:{letter}61"] == [f"AND(ISNUMBER({letter}2),{letter}2<40)",
+                                              f"AND(ISNUMBER({letter}2),{letter}2>=40,{letter}2<70)",
+                                              f"AND(ISNUMBER({letter}2),{letter}2>=70)"]
+
+
+def test_user_sheets_survive_refresh_unchanged(template):
+    add_user_content(template)
+    before = snapshot(template)
+    refresh_file(template)
+    refresh_file(template)  # a second refresh replaces, never duplicates
+    assert snapshot(template) == before
+    wb = openpyxl.load_workbook(template)
+    assert wb.sheetnames.count(c.SCORES) == 1
+    assert wb["My Pipeline"]["C3"].value == "=B3*2"
+
+
+def test_output_option_leaves_the_original_byte_for_byte(template, tmp_path):
+    original = template.read_bytes()
+    refresh_file(template, tmp_path / "out.xlsx")
+    assert template.read_bytes() == original
+    assert c.SCORES in openpyxl.load_workbook(tmp_path / "out.xlsx").sheetnames
+
+
+def tiny_png() -> bytes:
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def with_xlsxwriter_parts(template: Path, target: Path, vba: bool = False) -> Path:
+    """Copy every input sheet of the template into a new XlsxWriter book that also holds a picture, a chart and a shape."""
+    import xlsxwriter
+    source = openpyxl.load_workbook(template)
+    png = target.with_suffix(".png")
+    png.write_bytes(tiny_png())
+    wb = xlsxwriter.Workbook(target)
+    for ws_in in source.worksheets:
+        ws = wb.add_worksheet(ws_in.title)
+        for row in ws_in.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    value = cell.value
+                    if isinstance(value, dt.datetime):
+                        ws.write_datetime(cell.row - 1, cell.column - 1, value, wb.add_format({"num_format": "yyyy-mm-dd"}))
+                    else:
+                        ws.write(cell.row - 1, cell.column - 1, value)
+    extra = wb.add_worksheet("Dashboard")
+    extra.insert_image("A1", str(png))
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"values": "=Accounts!$F$2:$F$10"})
+    extra.insert_chart("D2", chart)
+    extra.insert_textbox("A20", "A shape")
+    if vba:
+        with zipfile.ZipFile(Path(__import__("xlwings").__file__).parent / "quickstart_standalone.xlsm") as xlsm:
+            bin_path = target.with_name("vbaProject.bin")
+            bin_path.write_bytes(xlsm.read("xl/vbaProject.bin"))
+        wb.add_vba_project(str(bin_path))
+    wb.close()
+    return target
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
+def test_workbook_with_parts_openpyxl_would_drop_is_refreshed_into_a_copy(template, tmp_path, suffix):
+    book = with_xlsxwriter_parts(template, tmp_path / f"rich{suffix}", vba=suffix == ".xlsm")
+    original = book.read_bytes()
+    summary = refresh_file(book)
+    assert book.read_bytes() == original
+    assert summary.written_to == copy_path(book) and copy_path(book).exists()
+    assert "pictures" in summary.copy_reason and "charts" in summary.copy_reason
+    if suffix == ".xlsm":
+        assert "macros (VBA)" in summary.copy_reason
+        with zipfile.ZipFile(copy_path(book)) as copy:
+            assert "xl/vbaProject.bin" in copy.namelist()
+    assert c.SCORES in openpyxl.load_workbook(copy_path(book)).sheetnames
+
+
+def test_failed_save_leaves_the_original_untouched(template, monkeypatch):
+    original = template.read_bytes()
+
+    def locked(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(os, "replace", locked)
+    with pytest.raises(BookError, match="cannot save book.xlsx: Permission denied"):
+        refresh_file(template)
+    assert template.read_bytes() == original
+    assert [p.name for p in template.parent.iterdir() if p.name.startswith(".~chs-excel")] == []
+
+
+def test_workbook_open_in_excel_is_refused(template):
+    (template.parent / "~$book.xlsx").write_bytes(b"lock")
+    original = template.read_bytes()
+    with pytest.raises(BookError, match="is open in Excel"):
+        refresh_file(template)
+    assert template.read_bytes() == original
+
+
+def test_corrupt_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"this is not a zip")
+    with pytest.raises(BookError, match="cannot be read as an Excel workbook"):
+        refresh_file(bad)
+    with pytest.raises(BookError, match="no such file"):
+        refresh_file(tmp_path / "nope.xlsx")
+
+
+def test_data_strings_are_written_as_text_never_formulas(template):
+    wb = openpyxl.load_workbook(template)
+    wb["Accounts"]["B2"] = "=HYPERLINK(\"http://evil\",\"x\")"
+    wb["Accounts"]["B2"].data_type = "s"
+    wb.save(template)
+    refresh_file(template)
+    with zipfile.ZipFile(template) as package:
+        names = openpyxl.load_workbook(template).sheetnames
+        part = f"xl/worksheets/sheet{names.index(c.SCORES) + 1}.xml"
+        assert b"<f>" not in package.read(part)
+    scores = openpyxl.load_workbook(template)[c.SCORES]
+    names_col = [row[1] for row in scores.iter_rows(min_row=2, values_only=True)]
+    assert '=HYPERLINK("http://evil","x")' in names_col
+
+
+def test_committed_template_matches_the_generator(tmp_path):
+    made = write_template(tmp_path / "made.xlsx")
+    with zipfile.ZipFile(ROOT / "workbook_template.xlsx") as committed, zipfile.ZipFile(made) as fresh:
+        assert sorted(committed.namelist()) == sorted(fresh.namelist())
+        for name in committed.namelist():
+            if name == "docProps/core.xml":
+                continue  # holds the save time
+            assert committed.read(name) == fresh.read(name), name
