@@ -59,7 +59,7 @@ def _months() -> list[dt.date]:
 def sample_accounts(seed: int = 2026) -> tuple[list[list], list[list]]:
     """60 accounts and their 12 months of history, with a spread of health and a few bad cells."""
     rng = np.random.default_rng(seed)
-    health = rng.uniform(0, 1, 60)
+    health = rng.beta(0.7, 0.7, 60)  # U-shaped: a spread of clearly healthy and clearly at-risk accounts
     accounts, history = [], []
     for k in range(60):
         h = health[k]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from copy import copy
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,11 @@ def render(workbook: openpyxl.Workbook, sheet: OutputSheet) -> None:
         text = frame[col].map(lambda v: isinstance(v, str) and v.startswith("="))
         for r in np.flatnonzero(text.to_numpy(dtype=bool)):
             ws.cell(r + 2, j).data_type = "s"  # data is never a formula
-        if col in sheet.number_formats:
-            for (cell,) in ws.iter_rows(min_row=2, max_row=n + 1, min_col=j, max_col=j):
-                cell.number_format = sheet.number_formats[col]
+        if n and col in sheet.number_formats:
+            first = ws.cell(2, j)
+            first.number_format = sheet.number_formats[col]
+            for (cell,) in ws.iter_rows(min_row=3, max_row=n + 1, min_col=j, max_col=j):
+                cell._style = copy(first._style)
         if n and col in sheet.bands:
             _band_column(ws, j, n, frame[col].to_numpy(dtype=float), *sheet.bands[col])
         if n and col in sheet.band_label_columns:
@@ -107,10 +110,17 @@ def _label_column(ws, j: int, n: int, labels: np.ndarray) -> None:
 
 
 def _paint(ws, j: int, bands: np.ndarray) -> None:
-    styles = {band: (_fill(band), _font(band)) for band in BAND_STYLE}
+    """Static fills by band. Styling the first cell of a band and copying its style index
+    to the others is ~10x faster than assigning fill and font objects cell by cell."""
+    styled = {}
     for r in np.flatnonzero(np.isin(bands, list(BAND_STYLE))):
         cell = ws.cell(r + 2, j)
-        cell.fill, cell.font = styles[bands[r]]
+        band = bands[r]
+        if band in styled:
+            cell._style = copy(styled[band])
+        else:
+            cell.fill, cell.font = _fill(band), _font(band)
+            styled[band] = cell._style
 
 
 def atomic_save(workbook: openpyxl.Workbook, target: Path) -> None:

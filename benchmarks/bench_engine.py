@@ -1,0 +1,138 @@
+"""Speed of chs-excel: the engine alone, and a whole ``chs-excel refresh`` on generated workbooks.
+
+Run:  python benchmarks/bench_engine.py            (engine at 10k, 100k and 1,048,575 accounts)
+      python benchmarks/bench_engine.py --refresh   (also whole refreshes of 10k and 100k-account workbooks)
+
+The engine figure is ``chs_excel.engine.score`` on in-memory data: 8 metrics over
+all six measure types, 3 categories, no file I/O. The refresh figure splits
+reading (calamine + cell checks), scoring and writing (openpyxl).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chs_excel import contract as c  # noqa: E402
+from chs_excel.config import config_from_tables  # noqa: E402
+from chs_excel.engine import ScoringInput, score  # noqa: E402
+from chs_excel.refresh import refresh_file  # noqa: E402
+from tests.helpers import CATEGORY_HEADER, METRIC_HEADER, metric_row, table  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 15)
+METRICS = [
+    metric_row("Active users trend", "Product", 30, "trend", "Active users", low=-0.2, high=0.2),
+    metric_row("Data trend", "Product", 20, "trend", "Data GB", low=-0.25, high=0.25),
+    metric_row("Feature usage", "Product", 30, "ratio", "Features used", source2="Features available", low=0.1, high=0.8),
+    metric_row("Seats used", "Product", 20, "range", "Seat use", low=0.2, high=1.0),
+    metric_row("Outreach", "Engagement", 30, "goal", "Outreach", target=8, goal_period="month"),
+    metric_row("Business reviews", "Engagement", 30, "threshold", "QBRs", cut_points="1, 2, 3, 4", scores="10, 40, 65, 85, 100"),
+    metric_row("Open tickets", "Engagement", 40, "range", "Tickets", low=0, high=8, direction="lower"),
+    metric_row("CSM sentiment", "Sentiment", 100, "categorical", "Sentiment", labels="Green=100; Amber=60; Red=20"),
+]
+CATEGORIES = [["Product", 45], ["Engagement", 35], ["Sentiment", 20]]
+SOURCES = ["Features used", "Features available", "Seat use", "Outreach", "QBRs", "Tickets", "Sentiment"]
+
+
+def config():
+    return config_from_tables({c.CATEGORIES: table(c.CATEGORIES, CATEGORY_HEADER, CATEGORIES),
+                               c.METRICS: table(c.METRICS, METRIC_HEADER, METRICS)})
+
+
+def accounts(n: int, seed: int = 1) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(seed)
+    ids = pd.Index([f"A{k:07d}" for k in range(n)])
+    frame = pd.DataFrame({
+        "Features used": rng.integers(0, 21, n).astype(float), "Features available": np.full(n, 20.0),
+        "Seat use": rng.uniform(0, 1.2, n), "Outreach": rng.integers(0, 12, n).astype(float),
+        "QBRs": rng.integers(0, 5, n).astype(float), "Tickets": rng.integers(0, 15, n).astype(float),
+        "Sentiment": rng.choice(np.array(["Green", "Amber", "Red"], dtype=object), n),
+    }, index=ids)
+    frame.loc[frame.sample(frac=0.05, random_state=seed).index, "Tickets"] = np.nan  # some gaps to renormalise
+    trends = {name: (pd.Series(rng.uniform(50, 150, n), index=ids), pd.Series(rng.uniform(50, 150, n), index=ids))
+              for name in ("Active users", "Data GB")}
+    return frame, trends
+
+
+def bench_engine(sizes, repeats: int = 5) -> None:
+    cfg = config()
+    print(f"engine: {len(cfg.metrics)} metrics, {len(cfg.categories)} categories; median of {repeats} runs")
+    for n in sizes:
+        frame, trends = accounts(n)
+        data = ScoringInput(frame, AS_OF, trends)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            score(cfg, data)
+            times.append(time.perf_counter() - start)
+        print(f"  {n:>9,} accounts: {statistics.median(times):7.3f} s  (min {min(times):.3f} s)")
+
+
+def write_workbook(path: Path, n: int) -> None:
+    """A workbook with the benchmark scorecard, n accounts and two months of history for the trend sources."""
+    import xlsxwriter
+    frame, trends = accounts(n)
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+    for name, header, rows in ((c.CATEGORIES, CATEGORY_HEADER, CATEGORIES), (c.METRICS, METRIC_HEADER, METRICS),
+                               (c.SETTINGS, ["Setting", "Value"], [["As-of date", AS_OF.isoformat()]])):
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate([header] + rows):
+            for j, v in enumerate(row):
+                if v != "":
+                    ws.write(r, j, v)
+    ws = wb.add_worksheet(c.ACCOUNTS)
+    ws.write_row(0, 0, ["Account ID", "Account name", "Segment", "Stage", "CSM"] + SOURCES)
+    cols = [frame[s].to_numpy() for s in SOURCES]
+    for r, account in enumerate(frame.index, start=1):
+        ws.write_row(r, 0, [account, f"Company {r}", "SMB", "Adopt", "CSM 1"])
+        for j, col in enumerate(cols, start=5):
+            v = col[r - 1]
+            if not (isinstance(v, float) and np.isnan(v)):
+                ws.write(r, j, v)
+    ws = wb.add_worksheet(c.HISTORY)
+    ws.write_row(0, 0, list(c.HISTORY_COLUMNS))
+    r = 1
+    for name, (prev, latest) in trends.items():
+        for period, values in ((dt.datetime(2026, 10, 1), prev), (dt.datetime(2026, 11, 1), latest)):
+            fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+            for account, v in zip(frame.index, values.to_numpy()):
+                ws.write_row(r, 0, [account])
+                ws.write_datetime(r, 1, period, fmt)
+                ws.write_row(r, 2, [name, float(v)])
+                r += 1
+    wb.close()
+
+
+def bench_refresh(sizes) -> None:
+    print("whole refresh (chs_excel.refresh.refresh_file), one run each:")
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            path = Path(folder) / f"book_{n}.xlsx"
+            write_workbook(path, n)
+            size = path.stat().st_size / 1e6
+            start = time.perf_counter()
+            summary = refresh_file(path)
+            total = time.perf_counter() - start
+            s = summary.seconds
+            print(f"  {n:>9,} accounts ({4 * n:,} history rows, {size:.1f} MB): total {total:6.2f} s = "
+                  f"read+check {s['read']:.2f} s, score {s['score']:.2f} s, write {s['write']:.2f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--refresh", action="store_true", help="also time whole refreshes of generated workbooks")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_048_575])
+    parser.add_argument("--refresh-sizes", type=int, nargs="*", default=[10_000, 100_000])
+    args = parser.parse_args()
+    bench_engine(args.sizes)
+    if args.refresh:
+        bench_refresh(args.refresh_sizes)

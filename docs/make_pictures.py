@@ -1,0 +1,64 @@
+"""Render each sheet of the demo workbook to a PNG for the docs, the way LibreOffice shows it.
+
+Needs LibreOffice and poppler:  apt-get install -y --no-install-recommends libreoffice-calc poppler-utils
+Run:  python docs/make_pictures.py   (writes docs/img/<sheet>.png)
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import openpyxl
+from openpyxl.worksheet.properties import PageSetupProperties
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from chs_excel.refresh import refresh_file  # noqa: E402
+from chs_excel.template import write_template  # noqa: E402
+
+SHEETS = ["Instructions", "Settings", "Categories", "Metrics", "Accounts", "Metric History", "Overrides", "Scores", "Data Issues"]
+
+
+def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, columns: int = 20) -> Path:
+    wb = openpyxl.load_workbook(book)
+    for name in wb.sheetnames:
+        if name != sheet:
+            wb.remove(wb[name])
+    ws = wb[sheet]
+    if ws.max_row > rows + 1:
+        ws.delete_rows(rows + 2, ws.max_row)
+    ws.print_area = f"A1:{openpyxl.utils.get_column_letter(min(columns, ws.max_column))}{min(rows + 1, ws.max_row)}"
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    single = work / f"{sheet.replace(' ', '_')}.xlsx"
+    wb.save(single)
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{work}/lo", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(work), str(single)], check=True, capture_output=True)
+    pdf = single.with_suffix(".pdf")
+    if not pdf.exists():
+        raise RuntimeError(f"LibreOffice did not render {sheet}")
+    target = out / f"{sheet.replace(' ', '_').lower()}"
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(target)], check=True)
+    return target.with_suffix(".png")
+
+
+def main() -> None:
+    out = HERE / "img"
+    out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        book = write_template(work / "demo.xlsx")
+        refresh_file(book)
+        for sheet in SHEETS:
+            print(render(book, sheet, out, work))
+
+
+if __name__ == "__main__":
+    if not shutil.which("soffice"):
+        sys.exit("LibreOffice (soffice) is needed: apt-get install -y --no-install-recommends libreoffice-calc poppler-utils")
+    main()
