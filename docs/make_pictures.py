@@ -43,7 +43,7 @@ def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, column
     if not pdf.exists():
         raise RuntimeError(f"LibreOffice did not render {sheet}")
     target = out / f"{sheet.replace(' ', '_').lower()}"
-    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(target)], check=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-x", "60", "-y", "90", "-W", "1180", "-H", "330", "-singlefile", str(pdf), str(target)], check=True)
     return target.with_suffix(".png")
 
 

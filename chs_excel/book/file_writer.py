@@ -84,6 +84,7 @@ def render(workbook: openpyxl.Workbook, sheet: OutputSheet) -> None:
             _band_column(ws, j, n, frame[col].to_numpy(dtype=float), *sheet.bands[col])
         if n and col in sheet.band_label_columns:
             _label_column(ws, j, n, frame[col].to_numpy(dtype=object))
+    ws.row_dimensions[1].height = 30  # room for two lines of wrapped header
     ws.freeze_panes = sheet.freeze
     if n:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
