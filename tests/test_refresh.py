@@ -239,3 +239,19 @@ def test_committed_template_matches_the_generator(tmp_path):
             if name == "docProps/core.xml":
                 continue  # holds the save time
             assert committed.read(name) == fresh.read(name), name
+
+
+def test_xml_is_parsed_with_defusedxml():
+    import openpyxl.xml
+    assert openpyxl.xml.DEFUSEDXML is True
+
+
+def test_formula_without_saved_value_in_input_is_a_data_issue(template):
+    wb = openpyxl.load_workbook(template)
+    wb["Accounts"]["K2"] = "=3+4"  # openpyxl saves formulas without a cached value
+    wb.save(template)
+    summary = refresh_file(template)
+    flagged = [i for i in summary.issues if i.cell == "Accounts!K2"]
+    assert len(flagged) == 1
+    assert flagged[0].value.startswith("(formula with no saved value")
+    assert openpyxl.load_workbook(template)["Accounts"]["K2"].value == "=3+4"
