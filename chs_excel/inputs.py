@@ -46,8 +46,14 @@ _REASONS = {
     TEXT: "text in a number column",
     BOOL: "TRUE/FALSE in a number column",
     DATE: "a date or time in a number column",
-    ERROR: "an Excel error or a formula with no saved value",
 }
+
+
+def reason(kind: int, value) -> str:
+    """Why a cell of this kind cannot be used as a number."""
+    if kind == ERROR:
+        return f"an Excel error ({value}) instead of a number" if str(value).startswith("#") else "a formula with no saved value"
+    return _REASONS[kind]
 
 
 def numbers(raw: pd.Series, kinds: np.ndarray | None = None) -> tuple[pd.Series, np.ndarray]:
@@ -160,13 +166,13 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
         if kind == "number":
             values, bad = numbers(col)
             for i in np.flatnonzero((bad > 0) & keep):
-                issues.append(_issue(table, i, j, table.rows[i][j], _REASONS[int(bad[i])], "left the metric out for this account"))
+                issues.append(_issue(table, i, j, table.rows[i][j], reason(int(bad[i]), table.rows[i][j]), "left the metric out for this account"))
         else:
             ks = cell_kinds(col)
             values = pd.Series(np.where(ks == TEXT, col.to_numpy(), None), dtype=object)
             values[ks == NUMBER] = col[ks == NUMBER].map(show_value)
             for i in np.flatnonzero(np.isin(ks, (BOOL, DATE, ERROR)) & keep):
-                issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else _REASONS[ERROR],
+                issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else reason(ERROR, table.rows[i][j]),
                                      "left the metric out for this account"))
         source[name] = values.reset_index(drop=True)
     index = pd.Index(ids[keep].to_numpy(), name=c.ACCOUNT_ID)
@@ -232,7 +238,7 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
     for i in np.flatnonzero(used & periods.isna().to_numpy()):
         issues.append(_issue(table, i, p_j, table.rows[i][p_j], "period is not a date", "skipped the history row"))
     for i in np.flatnonzero(used & (bad > 0)):
-        issues.append(_issue(table, i, v_j, table.rows[i][v_j], _REASONS[int(bad[i])], "skipped the history row"))
+        issues.append(_issue(table, i, v_j, table.rows[i][v_j], reason(int(bad[i]), table.rows[i][v_j]), "skipped the history row"))
     for i in np.flatnonzero(used & ~known):
         issues.append(_issue(table, i, a_j, table.rows[i][a_j], f'account "{ids[i]}" is not on the Accounts sheet', "skipped the history row"))
     ok = used & known & periods.notna().to_numpy() & ~np.isnan(values.to_numpy())

@@ -39,7 +39,7 @@ def test_bad_number_cells_are_reported_and_left_out():
     assert np.isnan(data.accounts["Num"].tolist()[1:5] + data.accounts["Num"].tolist()[6:]).all()
     assert [(i.cell, i.value, i.problem) for i in issues] == [
         ("Accounts!F3", "abc", "text in a number column"),
-        ("Accounts!F4", "#N/A", "an Excel error or a formula with no saved value"),
+        ("Accounts!F4", "#N/A", "an Excel error (#N/A) instead of a number"),
         ("Accounts!F5", True, "TRUE/FALSE in a number column"),
         ("Accounts!F6", dt.date(2026, 1, 1), "a date or time in a number column"),
     ]

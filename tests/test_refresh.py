@@ -93,6 +93,10 @@ def test_template_refresh_writes_scores_and_issues(template):
     assert {"Red", "Amber", "Green"} <= set(bands)
     issues = [row[:2] for row in wb[c.DATA_ISSUES].iter_rows(min_row=2, values_only=True)]
     assert ("Accounts", "J6") in issues and ("Accounts", "G13") in issues and ("Overrides", "A4") in issues
+    values = {row[1]: row[4] for row in wb[c.DATA_ISSUES].iter_rows(min_row=2, values_only=True)}
+    assert values["G13"] == "#N/A"  # written as text, not as an error value
+    ws = wb[c.DATA_ISSUES]
+    assert [cell.data_type for cell in ws["E"] if cell.value == "#N/A"] == ["s"]
 
 
 def test_score_cells_are_filled_and_have_conditional_formats(template):
@@ -254,4 +258,5 @@ def test_formula_without_saved_value_in_input_is_a_data_issue(template):
     flagged = [i for i in summary.issues if i.cell == "Accounts!K2"]
     assert len(flagged) == 1
     assert flagged[0].value.startswith("(formula with no saved value")
+    assert flagged[0].problem == "a formula with no saved value"
     assert openpyxl.load_workbook(template)["Accounts"]["K2"].value == "=3+4"

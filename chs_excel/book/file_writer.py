@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -72,9 +72,9 @@ def render(workbook: openpyxl.Workbook, sheet: OutputSheet) -> None:
         head.alignment = Alignment(wrap_text=True, vertical="top")
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = sheet.widths.get(col, max(10, min(40, len(str(col)) + 2)))
-        text = frame[col].map(lambda v: isinstance(v, str) and v.startswith("="))
+        text = frame[col].map(lambda v: isinstance(v, str) and (v.startswith("=") or v in ERROR_CODES))
         for r in np.flatnonzero(text.to_numpy(dtype=bool)):
-            ws.cell(r + 2, j).data_type = "s"  # data is never a formula
+            ws.cell(r + 2, j).data_type = "s"  # data is text: never a formula, never an error value
         if n and col in sheet.number_formats:
             first = ws.cell(2, j)
             first.number_format = sheet.number_formats[col]
