@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 
 from chs_excel import contract as c
-from chs_excel.book.table import CellError, Table
+from chs_excel.book.table import CellError, Table, serial_to_date
 from chs_excel.problems import ConfigError, Problem, show_value
 
 Path_ = tuple[Any, ...]
@@ -235,6 +235,9 @@ def _labels(value: Any) -> Any:
 
 
 def _date(value: Any) -> Any:
+    serial = serial_to_date(value)
+    if serial is not None:  # Office.js sends date cells as serial numbers
+        return serial.isoformat()
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):

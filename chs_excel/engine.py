@@ -210,3 +210,38 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
         missing=pd.Series(missing, index=index, name="Missing data"),
         issues=issues,
     )
+
+
+def points_lost(config: HealthConfig, metric_scores: pd.DataFrame) -> pd.DataFrame:
+    """Points each metric costs each account's overall score: its effective weight x (100 - score).
+
+    Effective weights are renormalised over the metrics (and categories) that
+    have a score, exactly as in the roll-up, so an account's points lost add
+    up to ``100 - overall`` (before overrides). Metrics without a score cost nothing.
+    """
+    scores = metric_scores[[m.name for m in config.metrics]].to_numpy(dtype=float)
+    present = ~np.isnan(scores)
+    cats = [cat.name for cat in config.categories]
+    member = np.array([cats.index(m.category) for m in config.metrics])
+    metric_w = np.array([m.weight for m in config.metrics], dtype=float)
+    onehot = np.zeros((len(config.metrics), len(cats)))
+    onehot[np.arange(len(config.metrics)), member] = 1.0
+    cat_weight_present = (present * metric_w) @ onehot                       # N x C
+    cat_w = np.array([cat.weight for cat in config.categories], dtype=float)
+    cat_on = (cat_weight_present > 0) * cat_w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cat_share = cat_on / cat_on.sum(axis=1, keepdims=True)
+        effective = cat_share[:, member] * metric_w * present / cat_weight_present[:, member]
+    lost = np.where(present, np.nan_to_num(effective) * (100.0 - np.nan_to_num(scores)), 0.0)
+    return pd.DataFrame(lost, index=metric_scores.index, columns=[m.name for m in config.metrics])
+
+
+def driver_text(lost: pd.DataFrame, top: int = 3, at_least: float = 0.5) -> pd.Series:
+    """The metrics that cost the most points, as readable text: "Support engagement -18, Outreach -9"."""
+    values = lost.to_numpy()
+    names = np.asarray(lost.columns, dtype=object)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
+    texts = []
+    for row, picks in zip(values, order):
+        texts.append(", ".join(f"{names[k]} -{int(np.floor(row[k] + 0.5))}" for k in picks if row[k] >= at_least))
+    return pd.Series(texts, index=lost.index, dtype=object)

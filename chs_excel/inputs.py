@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
-from chs_excel.book.table import CellError, Table
+from chs_excel.book.table import CellError, Table, serial_to_date
 from chs_excel.config import HealthConfig
 from chs_excel.engine import ScoringInput
 from chs_excel.problems import DataIssue, Problem, show_value
@@ -229,6 +229,9 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
     period_kinds = cell_kinds(get["Period"])
     periods = pd.to_datetime(get["Period"].where(period_kinds == DATE, None).map(
         lambda v: v if not isinstance(v, dt.time) else None), errors="coerce")
+    serial = period_kinds == NUMBER  # Office.js sends date cells as serial numbers
+    if serial.any():
+        periods[serial] = pd.to_datetime(get["Period"][serial].map(serial_to_date), errors="coerce")
     text_period = period_kinds == TEXT
     if text_period.any():
         periods[text_period] = pd.to_datetime(get["Period"][text_period].map(str.strip), errors="coerce", format="mixed")

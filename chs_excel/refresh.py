@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chs_excel import contract as c
-from chs_excel.book.file_reader import FileBookReader
-from chs_excel.book.file_writer import FileBookWriter
-from chs_excel.book.package import parts_at_risk
 from chs_excel.book.table import BookReader, BookWriter, Table
 from chs_excel.config import HealthConfig, config_from_tables
 from chs_excel.engine import ScoreResult, score
@@ -100,6 +97,9 @@ def copy_path(book: Path) -> Path:
 def refresh_file(book: str | Path, output: str | Path | None = None, *, config: HealthConfig | None = None,
                  as_of: dt.date | None = None, progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
     """Refresh a workbook file in place (or into ``output``), never losing what openpyxl cannot keep."""
+    from chs_excel.book.file_reader import FileBookReader  # file I/O stays off the in-Excel (Pyodide) path
+    from chs_excel.book.file_writer import FileBookWriter
+    from chs_excel.book.package import parts_at_risk
     book = Path(book)
     target = Path(output) if output else book
     reason = ""
@@ -118,5 +118,6 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
 def validate_file(book: str | Path, *, config: HealthConfig | None = None,
                   as_of: dt.date | None = None) -> RefreshSummary:
     """Everything a refresh checks, without writing anything."""
+    from chs_excel.book.file_reader import FileBookReader
     with FileBookReader(Path(book)) as reader:
         return refresh(reader, None, config=config, as_of=as_of)

@@ -140,3 +140,16 @@ def test_every_measure_through_the_engine():
     expected = {"thr": 50, "rng": 50.5, "rat": 50.5, "goal": 100, "cat": 20, "trd": 75.25}
     assert r.metric_scores.loc["X"].to_dict() == pytest.approx(expected)
     assert r.overall["X"] == pytest.approx(sum(expected.values()) / 6)
+
+
+def test_points_lost_add_up_to_what_the_overall_score_misses():
+    from chs_excel.engine import driver_text, points_lost
+    config = config_from_tables(simple_tables())
+    r = run(BASE)
+    lost = points_lost(config, r.metric_scores)
+    # X: A has weight 3/4, m1 is 1/4 of A -> 3/16 x (100 - 20) = 15; m2: 9/16 x 40 = 22.5; m3: 1/4 x 0 = 0
+    assert lost.loc["X"].tolist() == pytest.approx([15, 22.5, 0])
+    assert lost.loc["X"].sum() == pytest.approx(100 - r.overall["X"])
+    # Y lacks m2: m1 carries all of A: 3/4 x 80 = 60; m3 0; total 60 = 100 - 40
+    assert lost.loc["Y"].tolist() == pytest.approx([60, 0, 0])
+    assert driver_text(lost).tolist() == ["m2 -23, m1 -15", "m1 -60", "m3 -40"]  # Z has only m3 = 60

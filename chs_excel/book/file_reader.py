@@ -6,12 +6,8 @@ from pathlib import Path
 import python_calamine
 
 from chs_excel.book.package import error_cells, open_package, sheet_parts
-from chs_excel.book.table import Table
+from chs_excel.book.table import Table, table_from_grid
 from chs_excel.problems import BookError
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 class FileBookReader:
@@ -54,17 +50,4 @@ class FileBookReader:
                     if col - 1 >= len(row):
                         row.extend([""] * (col - len(row)))
                     row[col - 1] = err
-        top = next((i for i, row in enumerate(grid) if any(not _blank(v) for v in row)), None)
-        if top is None:
-            return Table(sheet, [], [], 1, 1)
-        left = next(j for j, v in enumerate(grid[top]) if not _blank(v))
-        header = [str(v).strip() if not _blank(v) else "" for v in grid[top][left:]]
-        while header and not header[-1]:
-            header.pop()
-        rows = [row[left:left + len(header)] for row in grid[top + 1:]]
-        while rows and all(_blank(v) for v in rows[-1]):
-            rows.pop()
-        for row in rows:
-            if len(row) < len(header):
-                row.extend([""] * (len(header) - len(row)))
-        return Table(sheet, header, rows, header_row=top + 1, first_col=left + 1)
+        return table_from_grid(sheet, grid)

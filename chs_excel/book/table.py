@@ -1,6 +1,7 @@
 """Neutral shapes exchanged between workbook readers/writers and the rest of chs-excel."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -9,6 +10,48 @@ import pandas as pd
 
 class CellError(str):
     """A cell that holds an Excel error (``#N/A``) or a formula with no saved value."""
+
+
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!"})
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def serial_to_date(value: float) -> dt.date | None:
+    """An Excel date serial number (what Office.js sends for a date cell) as a date, if plausible."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value < 2958466:
+        return None
+    return EXCEL_EPOCH + dt.timedelta(days=int(value))
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, str) and not value.strip())
+
+
+def table_from_grid(sheet: str, grid: list[list], top_row: int = 1, left_col: int = 1) -> "Table":
+    """A :class:`Table` from a block of cell values whose top-left cell is (``top_row``, ``left_col``).
+
+    The first non-blank row is the header; trailing blank rows and columns are dropped.
+    Blanks become ``''``; text that is exactly an Excel error (``#N/A``) becomes a :class:`CellError`.
+    """
+    rows_in = [["" if v is None else (CellError(v) if isinstance(v, str) and v in EXCEL_ERRORS else v) for v in row]
+               for row in grid]
+    top = next((i for i, row in enumerate(rows_in) if any(not _blank(v) for v in row)), None)
+    if top is None:
+        return Table(sheet, [], [], top_row, left_col)
+    left = next(j for j, v in enumerate(rows_in[top]) if not _blank(v))
+    header = [str(v).strip() if not _blank(v) else "" for v in rows_in[top][left:]]
+    while header and not header[-1]:
+        header.pop()
+    rows = [row[left:left + len(header)] for row in rows_in[top + 1:]]
+    while rows and all(_blank(v) for v in rows[-1]):
+        rows.pop()
+    for row in rows:
+        if len(row) < len(header):
+            row.extend([""] * (len(header) - len(row)))
+    return Table(sheet, header, rows, header_row=top_row + top, first_col=left_col + left)
 
 
 def column_letter(index: int) -> str:
