@@ -1,4 +1,11 @@
+import os
 import sys
 from pathlib import Path
+
+# xlwings picks its runtime when first imported: the tests drive the Excel layer
+# through xlwings Server's own dispatch (no Excel here). The licence key is the
+# one xlwings offers open-source projects for non-commercial use.
+os.environ.setdefault("XLWINGS_ON_SERVER", "true")
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 sys.path.insert(0, str(Path(__file__).parent))

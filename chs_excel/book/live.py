@@ -1,0 +1,128 @@
+"""Read and write a live Excel workbook through an ``xlwings.Book``.
+
+Works with every xlwings runtime (classic COM on Windows/Mac, xlwings Lite,
+xlwings Server) because it only uses the public Book/Sheet/Range API. The
+writer batches: one value write per sheet, fills in blocks of at most 10,000
+cells, conditional formats created once per column.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chs_excel.book.table import EXCEL_ERRORS, OutputSheet, Table, column_letter, table_from_grid
+
+# What classic COM hands over for error cells unless err_to_str is set.
+COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
+              -2146826252: "#NUM!", -2146826265: "#REF!", -2146826273: "#VALUE!"}
+BAND_COLORS = {"Red": ("#FFC7CE", "#9C0006"), "Amber": ("#FFEB9C", "#9C5700"), "Green": ("#C6EFCE", "#006100")}
+HEADER_COLOR = "#1F4E78"
+MAX_COLOR_CELLS = 10_000  # xlwings' limit for one Range.set_colors call
+
+
+class XlwingsBookReader:
+    """:class:`~chs_excel.book.table.BookReader` over an open ``xlwings.Book``."""
+
+    def __init__(self, book):
+        self.book = book
+
+    def sheet_names(self) -> list[str]:
+        return [sheet.name for sheet in self.book.sheets]
+
+    def read_table(self, sheet: str) -> Table:
+        used = self.book.sheets[sheet].used_range
+        grid = used.options(ndim=2, err_to_str=True).value or [[]]
+        grid = [[COM_ERRORS.get(v, v) if isinstance(v, int) and v < -2146820000 else v for v in row] for row in grid]
+        return table_from_grid(sheet, grid, used.row, used.column)
+
+
+def _cell_value(value):
+    """Python value -> what Excel should store; data text is never entered as a formula."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str) and (value[:1] in ("=", "+", "-", "@") or value in EXCEL_ERRORS):
+        return "'" + value  # the apostrophe makes Excel keep it as text
+    return value
+
+
+def _band_of(values: np.ndarray, red_below: float, amber_below: float) -> np.ndarray:
+    return np.select([values < red_below, values < amber_below, values >= amber_below], ["Red", "Amber", "Green"], "")
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """Consecutive column positions grouped as (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for p in positions:
+        if runs and runs[-1][1] == p - 1:
+            runs[-1] = (runs[-1][0], p)
+        else:
+            runs.append((p, p))
+    return runs
+
+
+class XlwingsBookWriter:
+    """:class:`~chs_excel.book.table.BookWriter` into an open ``xlwings.Book``."""
+
+    def __init__(self, book):
+        self.book = book
+
+    def _sheet(self, name: str):
+        names = [s.name for s in self.book.sheets]
+        if name in names:
+            sheet = self.book.sheets[name]
+            sheet.clear()  # contents, fills and conditional formats of our own sheet only
+            return sheet
+        return self.book.sheets.add(name, after=self.book.sheets[len(names) - 1])
+
+    def write(self, sheets: list[OutputSheet]) -> None:
+        for out in sheets:
+            self._write_one(out)
+
+    def _write_one(self, out: OutputSheet) -> None:
+        sheet = self._sheet(out.name)
+        frame = out.frame
+        columns = list(frame.columns)
+        n, width = len(frame), len(columns)
+        data = [frame[col].to_numpy(dtype=object) for col in columns]
+        values = [[str(col) for col in columns]] + [[_cell_value(col[r]) for col in data] for r in range(n)]
+        sheet["A1"].value = values
+        header = sheet.range((1, 1), (1, width))
+        header.color = HEADER_COLOR
+        header.font.bold = True
+        header.font.color = "#FFFFFF"
+        for col, fmt in out.number_formats.items():
+            if n and col in columns:
+                j = columns.index(col) + 1
+                sheet.range((2, j), (n + 1, j)).number_format = fmt
+        if n:
+            self._colour(sheet, out, columns, n)
+        sheet.autofit("c")
+
+    def _colour(self, sheet, out: OutputSheet, columns: list, n: int) -> None:
+        banded = {}
+        for col, (red, amber) in out.bands.items():
+            banded[columns.index(col)] = _band_of(out.frame[col].to_numpy(dtype=float), red, amber)
+        for col in out.band_label_columns:
+            banded[columns.index(col)] = out.frame[col].to_numpy(dtype=object)
+        for first, last in _runs(sorted(banded)):
+            block = np.column_stack([banded[j] for j in range(first, last + 1)])
+            colours = np.vectorize(lambda b: BAND_COLORS[b][0] if b in BAND_COLORS else None, otypes=[object])(block)
+            step = max(1, MAX_COLOR_CELLS // (last - first + 1))
+            for start in range(0, n, step):
+                rows = colours[start:start + step].tolist()
+                sheet.range((start + 2, first + 1), (start + 1 + len(rows), last + 1)).set_colors(rows)
+        for j in sorted(banded):
+            letter = column_letter(j + 1)
+            area, cell = sheet.range(f"{letter}2:{letter}{n + 1}"), f"{letter}2"
+            col = columns[j]
+            if col in out.bands:
+                red, amber = out.bands[col]
+                rules = {"Red": f"=AND(ISNUMBER({cell}),{cell}<{red:g})",
+                         "Amber": f"=AND(ISNUMBER({cell}),{cell}>={red:g},{cell}<{amber:g})",
+                         "Green": f"=AND(ISNUMBER({cell}),{cell}>={amber:g})"}
+            else:
+                rules = {band: f'={cell}="{band}"' for band in BAND_COLORS}
+            for band, formula in rules.items():
+                fill, font = BAND_COLORS[band]
+                area.conditional_formats.add_custom(formula, fill_color=fill, font_color=font, stop_if_true=True)

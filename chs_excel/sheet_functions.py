@@ -1,0 +1,179 @@
+"""The logic behind chs-excel's worksheet functions, on plain Python values.
+
+Each function takes what Excel hands over for a range (a 2-D list; a 1-D list
+for one row from classic COM; ``None`` or ``''`` for blanks; error text such
+as ``#N/A``; dates as datetimes or serial numbers) and returns a 2-D list with
+one value per account row, so one call can score a whole table and spill.
+Nothing here imports xlwings.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chs_excel import contract as c
+from chs_excel.book.table import Table, table_from_grid
+from chs_excel.config import HealthConfig, config_from_tables
+from chs_excel.engine import ScoreResult, band_of, driver_text, points_lost, score
+from chs_excel.inputs import account_ids, scoring_input
+from chs_excel.problems import ConfigError
+from chs_excel.report import rounded
+
+Grid = list[list[Any]]
+_CONFIG_CACHE: OrderedDict[str, HealthConfig] = OrderedDict()
+
+
+def as_grid(values) -> Grid:
+    """Excel input as a 2-D list: a scalar becomes [[x]], a 1-D row becomes [row]."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        return [[values]]
+    if values and not isinstance(values[0], (list, tuple)):
+        return [list(values)]
+    return [list(row) for row in values]
+
+
+def _table(sheet: str, values) -> Table | None:
+    grid = as_grid(values)
+    return table_from_grid(sheet, grid) if grid else None
+
+
+def cached_config(metrics, categories, settings=None, overrides=None) -> HealthConfig:
+    """The config built from the config ranges; rebuilt only when their values change."""
+    key = repr((metrics, categories, settings, overrides))
+    if key in _CONFIG_CACHE:
+        _CONFIG_CACHE.move_to_end(key)
+        return _CONFIG_CACHE[key]
+    tables = {name: t for name, t in ((c.METRICS, _table(c.METRICS, metrics)), (c.CATEGORIES, _table(c.CATEGORIES, categories)),
+                                      (c.SETTINGS, _table(c.SETTINGS, settings)), (c.OVERRIDES, _table(c.OVERRIDES, overrides)))
+              if t is not None}
+    config = config_from_tables(tables)
+    _CONFIG_CACHE[key] = config
+    if len(_CONFIG_CACHE) > 16:
+        _CONFIG_CACHE.popitem(last=False)
+    return config
+
+
+@dataclass
+class Scored:
+    config: HealthConfig
+    result: ScoreResult
+    row_ids: list[str | None]  # account ID of each input row (None: blank row)
+    row_notes: list[str]       # why a row has no result ('' when it has one)
+
+
+def score_rows(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None) -> Scored:
+    """Score the account rows. ``header``: the Accounts header row, when ``accounts`` holds data rows only."""
+    config = cached_config(metrics, categories, settings, overrides)
+    rows = as_grid(accounts)
+    if header is not None:
+        head = [str(h).strip() if h is not None else "" for h in as_grid(header)[0]]
+        body = [(list(r) + [""] * len(head))[:len(head)] for r in rows]
+        table = Table(c.ACCOUNTS, head, [["" if v is None else v for v in r] for r in body])
+    else:
+        table = table_from_grid(c.ACCOUNTS, rows)
+    tables = {c.ACCOUNTS: table}
+    if history is not None:
+        tables[c.HISTORY] = table_from_grid(c.HISTORY, as_grid(history))
+    as_of = config.as_of or dt.date.today()
+    data, _, _, problems = scoring_input(tables, config, as_of)
+    if problems:
+        raise ConfigError(problems)
+    id_j = table.find(c.ACCOUNT_ID)
+    ids = account_ids(r[id_j] for r in table.rows)
+    seen: set[str] = set()
+    row_ids, notes = [], []
+    for i, ident in enumerate(ids):
+        blank_row = all(v in ("", None) for v in table.rows[i])
+        if blank_row:
+            row_ids.append(None), notes.append("")
+        elif not ident:
+            row_ids.append(None), notes.append("no Account ID")
+        elif ident in seen:
+            row_ids.append(None), notes.append(f"duplicate Account ID {ident}")
+        else:
+            seen.add(ident)
+            row_ids.append(ident), notes.append("")
+    return Scored(config, score(config, data), row_ids, notes)
+
+
+def _per_row(scored: Scored, values: pd.Series, blank="") -> Grid:
+    """One output row per input row, in input order."""
+    lookup = values.to_dict()
+    out = []
+    for ident, note in zip(scored.row_ids, scored.row_notes):
+        value = lookup.get(ident) if ident is not None else None
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            value = note or blank
+        elif isinstance(value, (float, np.floating)):
+            value = float(value)
+        out.append([value])
+    return out or [[blank]]
+
+
+def _scores(values: pd.Series) -> pd.Series:
+    return pd.Series(rounded(values.to_numpy(dtype=float)), index=values.index)
+
+
+def health_score(*args, **kwargs) -> Grid:
+    s = score_rows(*args, **kwargs)
+    return _per_row(s, _scores(s.result.overall))
+
+
+def health_band(*args, **kwargs) -> Grid:
+    s = score_rows(*args, **kwargs)
+    shown = _scores(s.result.overall)
+    bands = pd.Series(band_of(shown.to_numpy(), s.config.bands), index=shown.index)
+    from_override = s.result.overrides.str.contains("Band set to", regex=False)
+    bands[from_override] = s.result.overall_band[from_override]
+    return _per_row(s, bands.replace("", None))
+
+
+def category_score(accounts, category: str, *args, **kwargs) -> Grid:
+    s = score_rows(accounts, *args, **kwargs)
+    names = {cat.name.casefold(): cat.name for cat in s.config.categories}
+    name = names.get(str(category).strip().casefold())
+    if name is None:
+        return [[f'unknown category "{category}" (known: {", ".join(names.values())})']]
+    return _per_row(s, _scores(s.result.category_scores[name]))
+
+
+def metric_score(accounts, metric: str, *args, **kwargs) -> Grid:
+    s = score_rows(accounts, *args, **kwargs)
+    names = {m.name.casefold(): m.name for m in s.config.metrics}
+    name = names.get(str(metric).strip().casefold())
+    if name is None:
+        return [[f'unknown metric "{metric}" (known: {", ".join(names.values())})']]
+    return _per_row(s, _scores(s.result.metric_scores[name]))
+
+
+def health_gap(accounts, benchmark, *args, **kwargs) -> Grid:
+    """Overall score minus the benchmark (one number, or one per row): negative means below benchmark."""
+    s = score_rows(accounts, *args, **kwargs)
+    shown = _scores(s.result.overall)
+    marks = [row[0] if row else None for row in as_grid(benchmark)]
+    if len(marks) == 1:
+        marks = marks * len(s.row_ids)
+    out = []
+    for i, (ident, note) in enumerate(zip(s.row_ids, s.row_notes)):
+        mark = marks[i] if i < len(marks) else None
+        value = shown.get(ident) if ident is not None else None
+        if value is None or np.isnan(value):
+            out.append([note or ""])
+        elif isinstance(mark, bool) or not isinstance(mark, (int, float)):
+            out.append(["benchmark is not a number"])
+        else:
+            out.append([float(value - mark)])
+    return out or [[""]]
+
+
+def health_drivers(accounts, *args, top: int = 3, **kwargs) -> Grid:
+    s = score_rows(accounts, *args, **kwargs)
+    texts = driver_text(points_lost(s.config, s.result.metric_scores), top=int(top))
+    return _per_row(s, texts.replace("", None))

@@ -1,0 +1,99 @@
+"""The Refresh and Validate buttons, run through xlwings' own script dispatch on a book built
+from a workbook's sheets; their output is compared with ``chs-excel refresh`` on the same file."""
+import asyncio
+
+import openpyxl
+import pytest
+import xlwings as xw
+from office import book_json
+from xlwings import server
+
+from chs_excel import contract as c
+from chs_excel import excel
+from chs_excel.refresh import refresh_file
+from chs_excel.template import write_template
+
+
+def run_script(name: str, payload: dict) -> list[dict]:
+    book = xw.Book(json=payload)
+    result = asyncio.run(server.custom_scripts_call(excel, name, typehint_to_value={xw.Book: book}))
+    return result.json()["actions"]
+
+
+@pytest.fixture
+def template(tmp_path):
+    return write_template(tmp_path / "book.xlsx")
+
+
+def sheet_actions(actions, position):
+    return [a for a in actions if a["sheet_position"] == position]
+
+
+def test_refresh_script_writes_what_the_command_line_writes(template):
+    actions = run_script("refresh_scores", book_json(template))
+    adds = [a["args"] for a in actions if a["func"] == "addSheet"]
+    assert adds == [[7, c.SCORES], [8, c.DATA_ISSUES]]
+    scores = sheet_actions(actions, 7)
+    writes = [a for a in scores if a["func"] == "setValues"]
+    assert len(writes) == 1  # one value write per sheet
+    live = writes[0]["values"]
+
+    refresh_file(template)
+    ws = openpyxl.load_workbook(template)[c.SCORES]
+    on_file = [[cell.value for cell in row] for row in ws.iter_rows()]
+    assert len(live) == len(on_file) == 61
+    for live_row, file_row in zip(live, on_file):
+        assert [None if v == "" else v for v in live_row] == [None if v == "" else v for v in file_row]
+
+    # Colours: the fills written live equal the fills in the refreshed file, cell by cell
+    header = on_file[0]
+    file_fill = {(r, j): ws.cell(r + 1, j + 1).fill.fgColor.rgb[-6:].upper()
+                 for r in range(1, 61) for j in range(len(header)) if ws.cell(r + 1, j + 1).fill.fill_type == "solid"}
+    live_fill = {}
+    for a in scores:
+        if a["func"] == "setRangeColors":
+            for i, row in enumerate(a["args"][0]):
+                for k, rgb in enumerate(row):
+                    if rgb:
+                        live_fill[(a["start_row"] + i, a["start_column"] + k)] = rgb.lstrip("#").upper()
+    assert live_fill == file_fill and len(live_fill) > 400
+
+    rules = [a for a in scores if a["func"] == "addConditionalFormat"]
+    banded = 2 + 3 + 7  # Overall, Band; 3 categories; 7 metrics
+    assert len(rules) == 3 * banded
+    assert rules[0]["args"][0]["formula"] == "=AND(ISNUMBER(F2),F2<40)" and rules[0]["row_count"] == 60
+
+
+def test_refresh_clears_an_existing_scores_sheet_instead_of_adding_one(template):
+    refresh_file(template)
+    payload = book_json(template)
+    actions = run_script("refresh_scores", payload)
+    names = [s["name"] for s in payload["sheets"]]
+    assert not [a for a in actions if a["func"] == "addSheet"]
+    cleared = {a["sheet_position"] for a in actions if a["func"] == "sheetClear"}
+    assert cleared == {names.index(c.SCORES), names.index(c.DATA_ISSUES)}
+
+
+def test_config_error_changes_nothing_and_says_why(template):
+    wb = openpyxl.load_workbook(template)
+    wb[c.METRICS]["C3"] = "heavy"
+    wb.save(template)
+    actions = run_script("refresh_scores", book_json(template))
+    assert [a["func"] for a in actions] == ["alert"]
+    assert 'Metrics!C3: weight must be a number of 0 or more, got "heavy"' in actions[0]["args"][0]
+
+
+def test_validate_reports_without_writing(template):
+    actions = run_script("validate_config", book_json(template))
+    assert [a["func"] for a in actions] == ["alert"]
+    assert actions[0]["args"][0].startswith("The scorecard is valid; 60 accounts can be scored.\n5 data issue(s).")
+
+
+def test_formula_like_text_is_written_as_text(template):
+    wb = openpyxl.load_workbook(template)
+    wb["Accounts"]["B2"] = "=1+1"
+    wb["Accounts"]["B2"].data_type = "s"
+    wb.save(template)
+    actions = run_script("refresh_scores", book_json(template))
+    values = [a for a in actions if a["func"] == "setValues"][0]["values"]
+    assert ["'=1+1"] == [row[1] for row in values if row[0] == "ACC-001"]
