@@ -9,7 +9,6 @@ import argparse
 import datetime as dt
 import shutil
 import sys
-from importlib import resources
 from pathlib import Path
 
 from chs_excel.config import config_from_json
@@ -18,6 +17,11 @@ from chs_excel.refresh import refresh_file, validate_file
 from chs_excel.template import write_template
 
 STEPS = ("reading", "scoring", "writing", "done")
+ADDIN_STEPS = """Next steps (desktop Excel on Windows or Mac, Python with chs-excel installed):
+  1. xlwings addin install                      (once: the xlwings add-in that runs Python)
+  2. In Excel: File > Options > Add-ins > Manage Excel Add-ins > Browse..., pick chs_excel_addin.xlam
+     (or copy it into Excel's XLSTART folder). A "Health Score" tab appears with a Refresh scores button.
+  3. For =HEALTH_SCORE() and friends: on the xlwings tab set UDF Modules to chs_excel.excel and click Import Functions."""
 
 
 def _date(text: str) -> dt.date:
@@ -60,6 +64,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("path", type=Path)
     d = sub.add_parser("demo", help="copy the template and refresh it")
     d.add_argument("path", type=Path, nargs="?", default=Path("chs-excel-demo.xlsx"))
+    a = sub.add_parser("addin", help="write the Health Score ribbon add-in (chs_excel_addin.xlam) for desktop Excel")
+    a.add_argument("path", type=Path, nargs="?", default=Path("."), help="a folder (default: here)")
+    lt = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
+    lt.add_argument("folder", type=Path, nargs="?", default=Path("chs-excel-lite"))
     return p
 
 
@@ -73,6 +81,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "template":
             print(f"Wrote {write_template(args.path)}")
+            return 0
+        if args.command == "addin":
+            from chs_excel.addin import write_addin
+            try:
+                target = write_addin(args.path)
+            except ValueError as exc:
+                print(f"chs-excel: {exc}", file=sys.stderr)
+                return 2
+            print(f"Wrote {target}\n{ADDIN_STEPS}")
+            return 0
+        if args.command == "lite":
+            from chs_excel.lite import write_lite
+            files = write_lite(args.folder)
+            print("Wrote " + " and ".join(str(f) for f in files))
+            print("In Excel: Home > Add-ins > xlwings Lite; paste main.py and requirements.txt into its editor.")
             return 0
         if args.command == "demo":
             shipped = _template_file()
