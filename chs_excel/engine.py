@@ -47,12 +47,15 @@ class ScoreResult:
     issues: list[DataIssue]
 
 
-def band_of(scores, bands: Bands) -> np.ndarray:
+def band_labels(scores, red_below: float, amber_below: float) -> np.ndarray:
     """'Red', 'Amber' or 'Green' for each score ('' where there is none)."""
     values = np.asarray(scores, dtype=float)
-    out = np.select([values < bands.red_below, values < bands.amber_below, values >= bands.amber_below],
-                    ["Red", "Amber", "Green"], default="")
+    out = np.select([values < red_below, values < amber_below, values >= amber_below], ["Red", "Amber", "Green"], default="")
     return out.astype(object)
+
+
+def band_of(scores, bands: Bands) -> np.ndarray:
+    return band_labels(scores, bands.red_below, bands.amber_below)
 
 
 def goal_period(metric: Metric, as_of: dt.date) -> tuple[dt.date, dt.date]:

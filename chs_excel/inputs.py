@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
-from chs_excel.book.table import CellError, Table, serial_to_date
+from chs_excel.book.table import EXCEL_ERRORS, CellError, Table
 from chs_excel.config import HealthConfig
 from chs_excel.engine import ScoringInput
 from chs_excel.problems import DataIssue, Problem, show_value
@@ -24,22 +24,29 @@ from chs_excel.problems import DataIssue, Problem, show_value
 NUMBER, BLANK, TEXT, BOOL, DATE, ERROR = range(6)
 
 
-def _kind(value) -> int:
-    if isinstance(value, bool):
-        return BOOL
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return BLANK if value != value else NUMBER  # NaN counts as blank
-    if isinstance(value, CellError):
-        return ERROR
-    if isinstance(value, str):
-        return BLANK if not value.strip() else TEXT
-    if isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        return DATE
-    return BLANK if value is None else TEXT
+_KIND_OF_TYPE = {float: NUMBER, int: NUMBER, np.float64: NUMBER, np.int64: NUMBER, bool: BOOL, np.bool_: BOOL,
+                 type(None): BLANK, dt.date: DATE, dt.datetime: DATE, dt.time: DATE, dt.timedelta: DATE,
+                 pd.Timestamp: DATE, CellError: ERROR, str: TEXT}
 
 
 def cell_kinds(raw: pd.Series) -> np.ndarray:
-    return np.fromiter((_kind(v) for v in raw.to_numpy()), dtype=np.int8, count=len(raw))
+    """The kind of every cell (NUMBER, BLANK, TEXT, BOOL, DATE, ERROR), by type lookups done in bulk.
+
+    NaN and blank or whitespace-only text count as BLANK; text that is exactly an
+    Excel error (``#N/A``, as Office.js sends it) counts as ERROR.
+    """
+    values = pd.Series(raw.to_numpy(dtype=object), dtype=object)
+    kinds = values.map(type).map(_KIND_OF_TYPE).fillna(TEXT).to_numpy(dtype=np.int8)
+    numeric = kinds == NUMBER
+    if numeric.any():
+        nan = np.isnan(values[numeric].to_numpy(dtype=float))
+        kinds[np.flatnonzero(numeric)[nan]] = BLANK
+    text = np.flatnonzero(kinds == TEXT)
+    if len(text):
+        as_text = [str(v) for v in values.to_numpy()[text]]
+        kinds[text[np.fromiter((not t.strip() for t in as_text), dtype=bool, count=len(text))]] = BLANK
+        kinds[text[np.fromiter((t in EXCEL_ERRORS for t in as_text), dtype=bool, count=len(text))]] = ERROR
+    return kinds
 
 
 _REASONS = {
@@ -82,16 +89,15 @@ def _raw_frame(table: Table) -> pd.DataFrame:
 
 
 def account_ids(raw: Iterable) -> list[str]:
-    """Account IDs as text: 1001.0 -> "1001", surrounding spaces dropped."""
-    out = []
-    for v in raw:
-        if isinstance(v, float) and v.is_integer():
-            out.append(str(int(v)))
-        elif isinstance(v, bool) or v is None:
-            out.append("" if v is None else str(v))
-        else:
-            out.append(str(v).strip())
-    return out
+    """Account IDs as text: 1001.0 -> "1001", surrounding spaces dropped, blank -> ""."""
+    values = pd.Series(list(raw) if not isinstance(raw, pd.Series) else raw.to_numpy(), dtype=object)
+    kinds = cell_kinds(values)
+    out = pd.Series([v.strip() if type(v) is str else str(v) for v in values.to_numpy()], dtype=object)
+    out[kinds == BLANK] = ""
+    whole = np.flatnonzero(kinds == NUMBER)
+    if len(whole):
+        out.iloc[whole] = values.iloc[whole].map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+    return out.tolist()
 
 
 def _issue(table: Table, i: int, j: int, value, problem: str, action: str) -> DataIssue:
@@ -223,15 +229,20 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
     raw = _raw_frame(table)
     get = {h: (raw[j] if j in raw.columns else pd.Series([""] * n, dtype=object)) for h, j in positions.items()}
     ids = pd.Series(account_ids(get["Account ID"]), dtype=object)
-    columns = get["Column"].map(lambda v: str(v).strip().casefold() if v is not None else "")
+    columns = pd.Series([v.strip().casefold() if type(v) is str else ("" if v is None else str(v).strip().casefold())
+                         for v in get["Column"].to_numpy()], dtype=object)
     wanted = {s.strip().casefold(): s for s in trend_sources}
     used = columns.isin(wanted.keys()).to_numpy()
     period_kinds = cell_kinds(get["Period"])
-    periods = pd.to_datetime(get["Period"].where(period_kinds == DATE, None).map(
-        lambda v: v if not isinstance(v, dt.time) else None), errors="coerce")
+    periods = pd.Series(pd.NaT, index=get["Period"].index, dtype="datetime64[ns]")
+    dated = period_kinds == DATE
+    if dated.any():
+        periods[dated] = pd.to_datetime(get["Period"][dated].map(lambda v: None if isinstance(v, dt.time) else v),
+                                        errors="coerce")
     serial = period_kinds == NUMBER  # Office.js sends date cells as serial numbers
     if serial.any():
-        periods[serial] = pd.to_datetime(get["Period"][serial].map(serial_to_date), errors="coerce")
+        days = get["Period"][serial].to_numpy(dtype=float)
+        periods[serial] = pd.to_datetime(np.where((days >= 1) & (days < 2958466), days, np.nan), unit="D", origin="1899-12-30")
     text_period = period_kinds == TEXT
     if text_period.any():
         periods[text_period] = pd.to_datetime(get["Period"][text_period].map(str.strip), errors="coerce", format="mixed")
@@ -256,8 +267,9 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
         latest = part[part["rank"] == 0].set_index("account")["value"].reindex(accounts)
         previous = part[part["rank"] == 1].set_index("account")["value"].reindex(accounts)
         trends[name] = (previous, latest)
+    present = set(columns[used])
     problems = [Problem(m.source_location, f'trend source "{m.source}" has no rows in the "Column" column of {c.HISTORY}')
-                for m in trend_metrics if m.source.strip().casefold() not in set(columns[used])]
+                for m in trend_metrics if m.source.strip().casefold() not in present]
     return trends, issues, problems
 
 

@@ -36,7 +36,7 @@ def as_grid(values) -> Grid:
         return [[values]]
     if values and not isinstance(values[0], (list, tuple)):
         return [list(values)]
-    return [list(row) for row in values]
+    return values if isinstance(values, list) and all(isinstance(row, list) for row in values) else [list(r) for r in values]
 
 
 def _table(sheet: str, values) -> Table | None:
@@ -90,8 +90,7 @@ def score_rows(accounts, metrics, categories, settings=None, history=None, overr
     seen: set[str] = set()
     row_ids, notes = [], []
     for i, ident in enumerate(ids):
-        blank_row = all(v in ("", None) for v in table.rows[i])
-        if blank_row:
+        if not ident and all(v in ("", None) for v in table.rows[i]):
             row_ids.append(None), notes.append("")
         elif not ident:
             row_ids.append(None), notes.append("no Account ID")
@@ -105,15 +104,9 @@ def score_rows(accounts, metrics, categories, settings=None, history=None, overr
 
 def _per_row(scored: Scored, values: pd.Series, blank="") -> Grid:
     """One output row per input row, in input order."""
-    lookup = values.to_dict()
-    out = []
-    for ident, note in zip(scored.row_ids, scored.row_notes):
-        value = lookup.get(ident) if ident is not None else None
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            value = note or blank
-        elif isinstance(value, (float, np.floating)):
-            value = float(value)
-        out.append([value])
+    found = values.reindex(pd.Index(scored.row_ids, dtype=object)).to_numpy(dtype=object)
+    missing = pd.isna(found)
+    out = [[note or blank] if gap else [value] for value, gap, note in zip(found.tolist(), missing, scored.row_notes)]
     return out or [[blank]]
 
 

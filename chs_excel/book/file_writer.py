@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from chs_excel.book.table import OutputSheet
+from chs_excel.engine import band_labels
 from chs_excel.problems import BookError
 
 BAND_STYLE = {  # Excel's own Bad / Neutral / Good cell styles
@@ -92,8 +93,7 @@ def render(workbook: openpyxl.Workbook, sheet: OutputSheet) -> None:
 
 def _band_column(ws, j: int, n: int, values: np.ndarray, red_below: float, amber_below: float) -> None:
     letter = get_column_letter(j)
-    bands = np.select([values < red_below, values < amber_below, values >= amber_below], ["Red", "Amber", "Green"], "")
-    _paint(ws, j, bands)
+    _paint(ws, j, band_labels(values, red_below, amber_below))
     area, first = f"{letter}2:{letter}{n + 1}", f"{letter}2"
     rules = {"Red": f"AND(ISNUMBER({first}),{first}<{red_below:g})",
              "Amber": f"AND(ISNUMBER({first}),{first}>={red_below:g},{first}<{amber_below:g})",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chs_excel.engine import band_labels
 from chs_excel.book.table import EXCEL_ERRORS, OutputSheet, Table, column_letter, table_from_grid
 
 # What classic COM hands over for error cells unless err_to_str is set.
@@ -44,10 +45,6 @@ def _cell_value(value):
     if isinstance(value, str) and (value[:1] in ("=", "+", "-", "@") or value in EXCEL_ERRORS):
         return "'" + value  # the apostrophe makes Excel keep it as text
     return value
-
-
-def _band_of(values: np.ndarray, red_below: float, amber_below: float) -> np.ndarray:
-    return np.select([values < red_below, values < amber_below, values >= amber_below], ["Red", "Amber", "Green"], "")
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
@@ -102,7 +99,7 @@ class XlwingsBookWriter:
     def _colour(self, sheet, out: OutputSheet, columns: list, n: int) -> None:
         banded = {}
         for col, (red, amber) in out.bands.items():
-            banded[columns.index(col)] = _band_of(out.frame[col].to_numpy(dtype=float), red, amber)
+            banded[columns.index(col)] = band_labels(out.frame[col].to_numpy(dtype=float), red, amber)
         for col in out.band_label_columns:
             banded[columns.index(col)] = out.frame[col].to_numpy(dtype=object)
         for first, last in _runs(sorted(banded)):

@@ -34,10 +34,9 @@ def table_from_grid(sheet: str, grid: list[list], top_row: int = 1, left_col: in
     """A :class:`Table` from a block of cell values whose top-left cell is (``top_row``, ``left_col``).
 
     The first non-blank row is the header; trailing blank rows and columns are dropped.
-    Blanks become ``''``; text that is exactly an Excel error (``#N/A``) becomes a :class:`CellError`.
+    Blank cells may be ``None`` or ``''``; an Excel error may be a :class:`CellError` or its text (``#N/A``).
     """
-    rows_in = [["" if v is None else (CellError(v) if isinstance(v, str) and v in EXCEL_ERRORS else v) for v in row]
-               for row in grid]
+    rows_in = grid  # None stays None (blank); error text stays text: readers downstream recognise both
     top = next((i for i, row in enumerate(rows_in) if any(not _blank(v) for v in row)), None)
     if top is None:
         return Table(sheet, [], [], top_row, left_col)
@@ -45,7 +44,12 @@ def table_from_grid(sheet: str, grid: list[list], top_row: int = 1, left_col: in
     header = [str(v).strip() if not _blank(v) else "" for v in rows_in[top][left:]]
     while header and not header[-1]:
         header.pop()
-    rows = [row[left:left + len(header)] for row in rows_in[top + 1:]]
+    width = len(header)
+    body = rows_in[top + 1:]
+    if left == 0 and {len(row) for row in body} <= {width}:
+        rows = body  # already the right shape: no copy (large ranges from Excel)
+    else:
+        rows = [row[left:left + width] for row in body]
     while rows and all(_blank(v) for v in rows[-1]):
         rows.pop()
     for row in rows:
