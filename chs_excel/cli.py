@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from chs_excel.config import config_from_json
+from chs_excel.contract import GAP as GAP_SHEET
 from chs_excel.problems import BookError, ConfigError
 from chs_excel.refresh import refresh_file, validate_file
 from chs_excel.template import write_template
@@ -45,6 +46,32 @@ def _progress(enabled: bool):
     return step, bar.close
 
 
+GAP_COLUMNS = ("Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Benchmark", "Gap", "Playbook",
+               "Costing most points")
+
+
+def gap_table(summary, top: int) -> str:
+    """The top of the benchmark-gap list as a plain-text table."""
+    report = summary.report
+    gap = report.gap.head(top)
+    counts = report.summary
+    lines = [f"As of {summary.as_of.isoformat()}: {counts['below']} account(s) below their benchmark, "
+             f"{counts['at_or_above']} at or above, {counts['no_benchmark']} with no benchmark, "
+             f"{counts['no_score']} without a score."]
+    if gap.empty:
+        return lines[0]
+    cells = [[("" if v is None or v != v else f"{v:g}" if isinstance(v, float) else str(v)) for v in row]
+             for row in gap[list(GAP_COLUMNS)].itertuples(index=False)]
+    widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(GAP_COLUMNS)]
+    widths[:-1] = [min(30, w) for w in widths[:-1]]  # the last column (drivers) is never cut
+    fmt = "  ".join(f"{{:{'>' if h in ('Overall', 'Benchmark', 'Gap') else '<'}{w}.{w}}}" for h, w in zip(GAP_COLUMNS, widths))
+    lines += ["", fmt.format(*GAP_COLUMNS), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in cells]
+    if len(report.gap) > top:
+        lines.append(f"... and {len(report.gap) - top} more on the '{GAP_SHEET}' sheet after a refresh.")
+    return "\n".join(lines)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chs-excel", description="Customer health scores in an Excel workbook.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -60,6 +87,11 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--as-of", type=_date)
     v.add_argument("--config", type=Path)
     v.add_argument("--strict", action="store_true", help="exit 1 when any data issue was found")
+    g = sub.add_parser("gap", help="print the accounts furthest below their benchmark, with their playbook")
+    g.add_argument("book", type=Path)
+    g.add_argument("--top", type=int, default=15, help="how many accounts to show (default 15)")
+    g.add_argument("--as-of", type=_date)
+    g.add_argument("--config", type=Path)
     t = sub.add_parser("template", help="write a new workbook with the example scorecard")
     t.add_argument("path", type=Path)
     d = sub.add_parser("demo", help="copy the template and refresh it")
@@ -105,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Open {args.path} and look at the Scores and Data Issues sheets.")
             return 0
         config = config_from_json(args.config) if args.config else None
+        if args.command == "gap":
+            summary = validate_file(args.book, config=config, as_of=args.as_of)
+            print(gap_table(summary, args.top))
+            return 0
         if args.command == "validate":
             summary = validate_file(args.book, config=config, as_of=args.as_of)
             print(f"{args.book.name}: the configuration is valid; {summary.accounts} accounts can be scored.")

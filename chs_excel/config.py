@@ -83,6 +83,40 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Benchmark:
+    """Target scores for accounts of a segment at a journey stage; ``None`` means any."""
+
+    segment: str | None
+    stage: str | None
+    target: float
+    category_targets: Mapping[str, float] = field(default_factory=dict)
+    location: str = ""
+
+    @property
+    def specificity(self) -> int:
+        return (self.segment is not None) + (self.stage is not None)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """What to do for an account whose triggers all hold (``None`` triggers match anything)."""
+
+    name: str
+    actions: str
+    band: str | None = None
+    category: str | None = None
+    metric: str | None = None
+    stage: str | None = None
+    owner: str = ""
+    link: str = ""
+    location: str = ""
+
+    @property
+    def specificity(self) -> int:
+        return sum(t is not None for t in (self.band, self.category, self.metric, self.stage))
+
+
+@dataclass(frozen=True)
 class HealthConfig:
     categories: tuple[Category, ...]
     metrics: tuple[Metric, ...]
@@ -90,6 +124,10 @@ class HealthConfig:
     bands: Bands = Bands()
     min_coverage: float = 0.6
     as_of: dt.date | None = None
+    segment_column: str = "Segment"
+    segment_column_location: str = "Settings"
+    benchmarks: tuple[Benchmark, ...] = ()
+    playbooks: tuple[Playbook, ...] = ()
 
     def metrics_in(self, category: str) -> list[Metric]:
         return [m for m in self.metrics if m.category == category]
@@ -347,14 +385,41 @@ def config_dict_from_tables(tables: Mapping[str, Table]) -> tuple[dict, SheetLoc
         problems += found
     for sheet, columns, key in ((c.CATEGORIES, c.CATEGORY_COLUMNS, "categories"),
                                 (c.METRICS, c.METRIC_COLUMNS, "metrics"),
-                                (c.OVERRIDES, c.OVERRIDE_COLUMNS, "overrides")):
+                                (c.OVERRIDES, c.OVERRIDE_COLUMNS, "overrides"),
+                                (c.BENCHMARKS, c.BENCHMARK_COLUMNS, "benchmarks"),
+                                (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS, "playbooks")):
         if sheet not in tables:
             continue
         missing = _missing_columns(tables[sheet], columns)
         problems += missing
         if not missing:
             data[key] = _rows_to_items(tables[sheet], columns, key, locate)
+    if "benchmarks" in data and "categories" in data:
+        _add_category_targets(tables[c.BENCHMARKS], data, locate)
     return data, locate, problems
+
+
+def _add_category_targets(table: Table, data: dict, locate: SheetLocator) -> None:
+    """Benchmarks columns named after a category hold that category's target."""
+    names = {str(cat.get("name", "")).strip().casefold() for cat in data["categories"]}
+    positions = {j: h for j, h in enumerate(table.header) if h.strip().casefold() in names}
+    if not positions:
+        return
+    items = iter(data["benchmarks"])
+    known = [j for j in (table.find(col.header) for col in c.BENCHMARK_COLUMNS) if j is not None]
+    n = 0
+    for i, row in enumerate(table.rows):
+        if all(_is_blank(row[j]) for j in known):  # the rows _rows_to_items skipped
+            continue
+        item = next(items)
+        targets = {}
+        for j, header in positions.items():
+            locate.cells[("benchmarks", n, "category_targets", header.strip())] = table.cell(i, j)
+            if not _is_blank(row[j]):
+                targets[header.strip()] = _number(row[j])
+        if targets:
+            item["category_targets"] = targets
+        n += 1
 
 
 def json_locator(file_name: str) -> Callable[[Path_], str]:
@@ -426,6 +491,18 @@ def semantic_problems(data: dict, locate: Callable[[Path_], str]) -> list[Proble
             problems.append(Problem(locate(("overrides", i, "target")), f'"{target}" is not a metric on the Metrics sheet'))
         if o["level"] != "overall" and "band" in o and "score" not in o:
             problems.append(Problem(locate(("overrides", i, "band")), "a Band alone can only override the overall score; give a Score"))
+    for i, p in enumerate(data.get("playbooks", [])):
+        if "category" in p and p["category"].casefold() not in cat_names:
+            problems.append(Problem(locate(("playbooks", i, "category")), f'"{p["category"]}" is not a category on the Categories sheet'))
+        if "metric" in p and p["metric"].casefold() not in metric_names:
+            problems.append(Problem(locate(("playbooks", i, "metric")), f'"{p["metric"]}" is not a metric on the Metrics sheet'))
+    seen_benchmarks: dict[tuple, int] = {}
+    for i, b in enumerate(data.get("benchmarks", [])):
+        key = (str(b.get("segment", "")).casefold(), str(b.get("stage", "")).casefold())
+        if key in seen_benchmarks:
+            problems.append(Problem(locate(("benchmarks", i, "target")),
+                                    f"this segment and stage already have a benchmark at {locate(('benchmarks', seen_benchmarks[key], 'target'))}"))
+        seen_benchmarks.setdefault(key, i)
     return problems
 
 
@@ -487,9 +564,20 @@ def _typed(data: dict, locate: Callable[[Path_], str]) -> HealthConfig:
         overrides.append(Override(o["account"], o["level"], target if o["level"] != "overall" else None,
                                   o.get("score"), o.get("band"), o["reason"], o["author"], day(o["expires"]),
                                   locate(("overrides", i))))
+    benchmarks = tuple(Benchmark(b.get("segment"), b.get("stage"), float(b["target"]),
+                                 {canonical[k.casefold()]: float(v) for k, v in b.get("category_targets", {}).items()},
+                                 locate(("benchmarks", i))) for i, b in enumerate(data.get("benchmarks", [])))
+    playbooks = tuple(Playbook(p["name"], p["actions"], p.get("band"),
+                               canonical[p["category"].casefold()] if "category" in p else None,
+                               metric_names[p["metric"].casefold()] if "metric" in p else None,
+                               p.get("stage"), p.get("owner", ""), p.get("link", ""), locate(("playbooks", i)))
+                      for i, p in enumerate(data.get("playbooks", [])))
     return HealthConfig(categories=categories, metrics=tuple(metrics), overrides=tuple(overrides), bands=default,
                         min_coverage=float(settings.get("min_coverage", c.SETTINGS_ROWS["Minimum coverage"][1])),
-                        as_of=day(settings["as_of"]) if "as_of" in settings else None)
+                        as_of=day(settings["as_of"]) if "as_of" in settings else None,
+                        segment_column=settings.get("segment_column", "Segment"),
+                        segment_column_location=locate(("settings", "segment_column")),
+                        benchmarks=benchmarks, playbooks=playbooks)
 
 
 def build_config(data: dict, locate: Callable[[Path_], str], earlier: list[Problem] | None = None) -> HealthConfig:
@@ -537,7 +625,8 @@ def config_to_dict(config: HealthConfig) -> dict:
         item.update({k: v for k, v in optional.items() if v is not None})
         item.update(bands(m.bands))
         metrics.append(item)
-    settings: dict[str, Any] = {**bands(config.bands), "min_coverage": config.min_coverage}
+    settings: dict[str, Any] = {**bands(config.bands), "min_coverage": config.min_coverage,
+                                "segment_column": config.segment_column}
     if config.as_of:
         settings["as_of"] = config.as_of.isoformat()
     return {
@@ -548,4 +637,11 @@ def config_to_dict(config: HealthConfig) -> dict:
                                           "band": o.band, "reason": o.reason, "author": o.author,
                                           "expires": o.expires.isoformat()}.items() if v is not None}
                       for o in config.overrides],
+        "benchmarks": [{k: v for k, v in {"segment": b.segment, "stage": b.stage, "target": b.target,
+                                          "category_targets": dict(b.category_targets) or None}.items() if v is not None}
+                       for b in config.benchmarks],
+        "playbooks": [{k: v for k, v in {"name": p.name, "actions": p.actions, "band": p.band, "category": p.category,
+                                         "metric": p.metric, "stage": p.stage, "owner": p.owner or None,
+                                         "link": p.link or None}.items() if v is not None}
+                      for p in config.playbooks],
     }

@@ -22,13 +22,18 @@ SETTINGS = "Settings"
 ACCOUNTS = "Accounts"
 HISTORY = "Metric History"
 OVERRIDES = "Overrides"
+BENCHMARKS = "Benchmarks"
+PLAYBOOKS = "Playbooks"
 INSTRUCTIONS = "Instructions"
 SCORES = "Scores"
+GAP = "Benchmark Gap"
+DISTRIBUTION = "Distribution"
+SCORE_HISTORY = "Score History"
 DATA_ISSUES = "Data Issues"
 
-INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES)
+INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, SCORE_HISTORY)
 REQUIRED_SHEETS = (CATEGORIES, METRICS, ACCOUNTS)
-OUTPUT_SHEETS = (SCORES, DATA_ISSUES)
+OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)
 
 METRIC_COLUMNS = (
     Column("Metric", "name", True, "Name shown in Scores, e.g. 'Monthly active users'"),
@@ -71,6 +76,7 @@ SETTINGS_ROWS = {
     "Amber below": ("amber_below", 70),
     "Minimum coverage": ("min_coverage", 0.6),
     "As-of date": ("as_of", None),
+    "Segment column": ("segment_column", "Segment"),
 }
 
 OVERRIDE_COLUMNS = (
@@ -82,6 +88,24 @@ OVERRIDE_COLUMNS = (
     Column("Reason", "reason", True, "Why the CSM overrides the score"),
     Column("Author", "author", True, "Who set it"),
     Column("Expires", "expires", True, "Last day the override applies"),
+)
+
+BENCHMARK_COLUMNS = (
+    Column("Segment", "segment", False, "A segment value (blank = any segment)"),
+    Column("Stage", "stage", False, "A journey stage (blank = any stage)"),
+    Column("Target", "target", True, "Overall score an account should have here, 1-100"),
+)
+# Further Benchmarks columns named after a category ("Product", ...) give that category's target.
+
+PLAYBOOK_COLUMNS = (
+    Column("Playbook", "name", True, "Name shown in the Benchmark Gap sheet"),
+    Column("Band", "band", False, "Trigger: the account's overall band (Red/Amber/Green); blank = any"),
+    Column("Category", "category", False, "Trigger: the category costing the account the most points; blank = any"),
+    Column("Metric", "metric", False, "Trigger: the metric costing the account the most points; blank = any"),
+    Column("Stage", "stage", False, "Trigger: the account's journey stage; blank = any"),
+    Column("Actions", "actions", True, "What the CSM does, in words"),
+    Column("Owner", "owner", False, "Who runs the play"),
+    Column("Link", "link", False, "https://..., mailto:... or a place in this workbook such as Playbooks!A2"),
 )
 
 ACCOUNT_ID = "Account ID"

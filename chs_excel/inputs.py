@@ -149,6 +149,10 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
         return pd.DataFrame(), pd.DataFrame(), [], [Problem(f"{table.sheet}!{table.header_row}:{table.header_row}",
                                                             f'column "{c.ACCOUNT_ID}" is missing from the header row (found: {found})')]
     problems = _source_problems(table, config)
+    if config.segment_column != "Segment" and table.find(config.segment_column) is None:
+        problems.append(Problem(config.segment_column_location, f'Segment column "{config.segment_column}" is not a column '
+                                                                f"of the Accounts sheet (its header row {table.header_row} has: "
+                                                                f"{', '.join(h for h in table.header if h)})"))
     if problems:
         return pd.DataFrame(), pd.DataFrame(), [], problems
     issues: list[DataIssue] = []
@@ -185,8 +189,10 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
     frame = pd.DataFrame({name: s.to_numpy()[keep] for name, s in source.items()}, index=index)
     labels = {}
     for header in c.ACCOUNT_COLUMNS[1:]:
-        j = table.find(header)
-        labels[header] = raw[j].to_numpy()[keep] if j is not None and j in raw.columns else np.full(keep.sum(), "", dtype=object)
+        j = table.find(config.segment_column if header == "Segment" else header)
+        column = raw[j].to_numpy()[keep] if j is not None and j in raw.columns else np.full(keep.sum(), "", dtype=object)
+        labels[header] = np.array(["" if v is None else (v.strip() if isinstance(v, str) else show_value(v)) for v in column],
+                                  dtype=object)
     descriptive = pd.DataFrame(labels, index=index)
     issues += _unknown_label_issues(table, config, frame, np.flatnonzero(keep))
     return frame, descriptive, issues, []

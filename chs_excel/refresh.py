@@ -17,7 +17,7 @@ from chs_excel.config import HealthConfig, config_from_tables
 from chs_excel.engine import ScoreResult, score
 from chs_excel.inputs import scoring_input
 from chs_excel.problems import ConfigError, DataIssue
-from chs_excel.report import issues_sheet, scores_sheet
+from chs_excel.report import Report, build_report
 
 
 @dataclass
@@ -31,11 +31,17 @@ class RefreshSummary:
     written_to: Path | None = None
     copy_reason: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    report: Report | None = None
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{n} {band.lower()}" for band, n in self.bands.items())
         out = [f"Scored {self.accounts} accounts as of {self.as_of.isoformat()}: {counts}"
                + (f", {self.no_score} without a score (insufficient data)" if self.no_score else "") + "."]
+        if self.report is not None:
+            gap = self.report.summary
+            out.append(f"{gap.get('below', 0)} account(s) below their benchmark: see the '{c.GAP}' sheet.")
+            if self.report.skew_warning:
+                out.append(self.report.skew_warning)
         out.append(f"{len(self.issues)} data issue(s)" + (f": see the '{c.DATA_ISSUES}' sheet." if self.issues else "."))
         if self.copy_reason:
             out.append(self.copy_reason)
@@ -78,13 +84,13 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
     result = score(config, data)
     issues = issues + result.issues
     seconds["score"] = time.perf_counter() - start
-    scores = scores_sheet(config, result, labels)
-    bands = {band: int((scores.frame["Band"] == band).sum()) for band in ("Red", "Amber", "Green")}
-    summary = RefreshSummary(len(result.overall), bands, int(result.overall.isna().sum()), issues, day, result, seconds=seconds)
+    report = build_report(config, result, labels, issues, day, tables.get(c.SCORE_HISTORY))
+    summary = RefreshSummary(len(result.overall), report.bands, int(result.overall.isna().sum()), issues, day, result,
+                             seconds=seconds, report=report)
     if writer is not None:
         progress("writing")
         start = time.perf_counter()
-        writer.write([scores, issues_sheet(issues)])
+        writer.write(report.sheets)
         seconds["write"] = time.perf_counter() - start
     progress("done")
     return summary
@@ -104,7 +110,7 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
     target = Path(output) if output else book
     reason = ""
     if target.resolve() == book.resolve():
-        risky = parts_at_risk(book)
+        risky = parts_at_risk(book, c.OUTPUT_SHEETS)
         if risky:
             target = copy_path(book)
             reason = (f"{book.name} holds {', '.join(risky)}, which a refresh in place could lose, so it was left "

@@ -46,6 +46,41 @@ METRICS = [
      "Green=100; Amber=60; Red=20", None, None, "The CSM's red/amber/green call. That's it."),
 ]
 
+# Segment, stage, overall target, then optional targets for Product, Engagement, Sentiment (seed 000:
+# "If the benchmark states that a customer should be at a 75 at the end of Onboard ...").
+BENCHMARKS = [
+    ("Enterprise", "Onboard", 65, 60, None, None),
+    ("Enterprise", "Adopt", 70, 70, None, None),
+    ("Enterprise", "Optimize", 75, 75, 70, None),
+    ("Enterprise", "Renew", 80, None, 75, 70),
+    ("Mid-Market", "Onboard", 60, None, None, None),
+    ("Mid-Market", "Adopt", 65, 65, None, None),
+    ("Mid-Market", "Optimize", 70, None, None, None),
+    ("Mid-Market", "Renew", 75, None, None, 70),
+    ("SMB", None, 55, None, None, None),
+    (None, None, 60, None, None, None),
+]
+
+# Playbook, band, category, metric, stage, actions, owner, link
+PLAYBOOKS = [
+    ("Renewal rescue", "Red", None, None, "Renew", "Book an executive business review within two weeks; confirm the "
+     "sponsor and decision maker; agree a written success plan before the renewal date.", "CS Director",
+     "https://example.com/playbooks/renewal-rescue"),
+    ("Onboarding recovery", None, None, None, "Onboard", "Re-run the kickoff with the customer's project lead; reset the "
+     "go-live plan; daily check-ins until the first milestone is met.", "Onboarding lead", None),
+    ("Support escalation review", None, None, "Support engagement", None, "Review every open ticket with the support "
+     "lead; agree fix dates; tell the customer what will happen and when.", "Support lead",
+     "mailto:support-lead@example.com"),
+    ("Adoption sprint", None, "Product", None, None, "Run a 30-day adoption sprint on the unused features: training "
+     "sessions, in-app guides, weekly usage review with the champion.", "CSM", "Metrics!A4"),
+    ("Relationship refresh", None, "Engagement", None, None, "Move to weekly outreach; schedule the next business "
+     "review; meet a second stakeholder.", "CSM", None),
+    ("Sentiment check-in", None, "Sentiment", None, None, "Call the champion this week; log the CSM sentiment weekly "
+     "until it is Green again.", "CSM", None),
+    ("Account review", None, None, None, None, "Bring the account to the weekly CS meeting and agree the next step.",
+     "CS Manager", None),
+]
+
 SEGMENTS = ["Enterprise"] * 15 + ["Mid-Market"] * 20 + ["SMB"] * 25
 STAGES = ["Onboard", "Adopt", "Optimize", "Renew"]
 CSMS = ["Priya Natarajan", "Tom Becker", "Ana Souza", "Kenji Watanabe", "Chloé Martin"]
@@ -136,9 +171,14 @@ INSTRUCTIONS = [
     ("Accounts: one row per account: Account ID, Account name, Segment, Stage, CSM, and one column per metric source.", None),
     ("Metric History: Account ID, Period, Column, Value (long format) for trend metrics.", None),
     ("Overrides: Account ID, Level (overall/category/metric), Target, Score or Band, Reason, Author, Expires.", None),
+    ("Benchmarks: Segment, Stage (blank = any), Target overall score, and optional targets in columns named after categories.", None),
+    ("Playbooks: name, triggers (Band, Category, Metric, Stage; blank = any), Actions, Owner, Link. The most specific match wins.", None),
     ("", None),
     ("Sheets chs-excel writes (do not edit: they are replaced on every refresh)", Font(bold=True)),
-    ("Scores: every account's overall, band, coverage, category and metric scores, colour-coded.", None),
+    ("Scores: every account's overall, band, change since the last refresh, coverage, category and metric scores, drivers.", None),
+    ("Benchmark Gap: accounts below the benchmark for their segment and stage, biggest gap first, with their playbook.", None),
+    ("Distribution: red/amber/green counts and shares overall, per category and per segment, with a chart.", None),
+    ("Score History: a dated snapshot per refresh (a second refresh on the same date replaces it).", None),
     ("Data Issues: every cell chs-excel could not use, where it is, and what it did instead.", None),
     ("", None),
     ("Refresh", Font(bold=True)),
@@ -165,6 +205,8 @@ def build_template() -> openpyxl.Workbook:
     ws.append(["Amber below", 70, "Scores below this (and not Red) are Amber; from here on Green"])
     ws.append(["Minimum coverage", 0.6, "Share of the score's weight that must have data for an overall score"])
     ws.append(["As-of date", AS_OF, "Date the scores are for (blank = today); goals are pro-rated to it"])
+    ws.append(["Segment column", "Segment", "Column of Accounts that benchmarks and the Distribution sheet segment by "
+                                            "(e.g. Segment, Region, Maturity)"])
     ws["B4"].number_format = "0%"
     ws["B5"].number_format = "yyyy-mm-dd"
 
@@ -214,6 +256,21 @@ def build_template() -> openpyxl.Workbook:
         ws.cell(r, 8).number_format = "yyyy-mm-dd"
     _list_validation(ws, list(c.LEVELS), "B2:B200", "overall, category or metric")
     _list_validation(ws, list(c.BANDS), "E2:E200", "Red, Amber or Green")
+
+    ws = wb.create_sheet(c.BENCHMARKS)
+    headers = [col.header for col in c.BENCHMARK_COLUMNS] + [cat[0] for cat in CATEGORIES]
+    notes = {col.header: col.help for col in c.BENCHMARK_COLUMNS}
+    notes.update({cat[0]: f"Optional: the {cat[0]} score an account should have here" for cat in CATEGORIES})
+    _header(ws, headers, notes)
+    for row in BENCHMARKS:
+        ws.append(list(row))
+
+    ws = wb.create_sheet(c.PLAYBOOKS)
+    _header(ws, [col.header for col in c.PLAYBOOK_COLUMNS], {col.header: col.help for col in c.PLAYBOOK_COLUMNS},
+            {"Playbook": 26, "Actions": 70, "Owner": 16, "Link": 44})
+    for row in PLAYBOOKS:
+        ws.append(list(row))
+    _list_validation(ws, list(c.BANDS), "B2:B200", "Trigger: the account's overall band (blank = any)")
     return wb
 
 

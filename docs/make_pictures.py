@@ -5,6 +5,7 @@ Run:  python docs/make_pictures.py   (writes docs/img/<sheet>.png)
 """
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,8 @@ sys.path.insert(0, str(HERE.parent))
 from chs_excel.refresh import refresh_file  # noqa: E402
 from chs_excel.template import write_template  # noqa: E402
 
-SHEETS = ["Instructions", "Settings", "Categories", "Metrics", "Accounts", "Metric History", "Overrides", "Scores", "Data Issues"]
+SHEETS = ["Instructions", "Settings", "Categories", "Metrics", "Accounts", "Metric History", "Overrides", "Benchmarks",
+          "Playbooks", "Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues"]
 
 
 def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, columns: int = 20) -> Path:
@@ -31,7 +33,8 @@ def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, column
     ws = wb[sheet]
     if ws.max_row > rows + 1:
         ws.delete_rows(rows + 2, ws.max_row)
-    ws.print_area = f"A1:{openpyxl.utils.get_column_letter(min(columns, ws.max_column))}{min(rows + 1, ws.max_row)}"
+    last_row = rows + 1 if ws._charts else min(rows + 1, ws.max_row)  # charts sit under the table
+    ws.print_area = f"A1:{openpyxl.utils.get_column_letter(min(columns, ws.max_column))}{last_row}"
     ws.page_setup.orientation = "landscape"
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
@@ -43,7 +46,7 @@ def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, column
     if not pdf.exists():
         raise RuntimeError(f"LibreOffice did not render {sheet}")
     target = out / f"{sheet.replace(' ', '_').lower()}"
-    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-x", "60", "-y", "90", "-W", "1180", "-H", "330", "-singlefile", str(pdf), str(target)], check=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-x", "60", "-y", "90", "-W", "1180", "-H", "720" if rows > 30 else "330", "-singlefile", str(pdf), str(target)], check=True)
     return target.with_suffix(".png")
 
 
@@ -53,9 +56,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         book = write_template(work / "demo.xlsx")
+        refresh_file(book, as_of=dt.date(2026, 10, 15))  # an earlier snapshot, so Scores shows changes
         refresh_file(book)
         for sheet in SHEETS:
-            print(render(book, sheet, out, work))
+            size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40}}.get(sheet, {})
+            print(render(book, sheet, out, work, **size))
 
 
 if __name__ == "__main__":

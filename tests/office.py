@@ -36,7 +36,8 @@ def book_json(path, sheets: list[str] | None = None) -> dict:
     names = sheets or book.sheet_names
     return {"client": "Office.js", "version": xw.__version__,
             "book": {"name": "book.xlsx", "active_sheet_index": 0, "selection": "A1"}, "names": [],
-            "sheets": [{"name": n, "values": sheet_values(path, n) or [[]], "pictures": [], "tables": []} for n in names]}
+            "sheets": [{"name": n, "values": sheet_values(path, n) or [[]], "pictures": [], "tables": [], "charts": []}
+                       for n in names]}
 
 
 def function_call(func_name: str, *args) -> dict:

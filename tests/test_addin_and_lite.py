@@ -12,6 +12,7 @@ import pytest
 from defusedxml import ElementTree
 
 from chs_excel.addin import ADDIN_NAME, RIBBON_PART, template_path
+from chs_excel.contract import OUTPUT_SHEETS
 from chs_excel.cli import main
 from chs_excel.lite import REQUIREMENTS
 
@@ -78,7 +79,7 @@ def test_addin_main_refreshes_the_calling_book(monkeypatch, tmp_path):
     book = xw.Book(json=book_json(write_template(tmp_path / "b.xlsx")))
     monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
     chs_excel_addin.main()
-    assert [a["args"][1] for a in book.impl.json()["actions"] if a["func"] == "addSheet"] == ["Scores", "Data Issues"]
+    assert [a["args"][1] for a in book.impl.json()["actions"] if a["func"] == "addSheet"] == list(OUTPUT_SHEETS)
 
 
 def test_addin_file_must_keep_its_name(tmp_path, capsys):

@@ -32,7 +32,7 @@ def sheet_actions(actions, position):
 def test_refresh_script_writes_what_the_command_line_writes(template):
     actions = run_script("refresh_scores", book_json(template))
     adds = [a["args"] for a in actions if a["func"] == "addSheet"]
-    assert adds == [[7, c.SCORES], [8, c.DATA_ISSUES]]
+    assert adds == [[7 + k, name] for k, name in enumerate(c.OUTPUT_SHEETS)]
     scores = sheet_actions(actions, 7)
     writes = [a for a in scores if a["func"] == "setValues"]
     assert len(writes) == 1  # one value write per sheet
@@ -71,7 +71,7 @@ def test_refresh_clears_an_existing_scores_sheet_instead_of_adding_one(template)
     names = [s["name"] for s in payload["sheets"]]
     assert not [a for a in actions if a["func"] == "addSheet"]
     cleared = {a["sheet_position"] for a in actions if a["func"] == "sheetClear"}
-    assert cleared == {names.index(c.SCORES), names.index(c.DATA_ISSUES)}
+    assert cleared == {names.index(name) for name in c.OUTPUT_SHEETS}
 
 
 def test_config_error_changes_nothing_and_says_why(template):
@@ -97,3 +97,19 @@ def test_formula_like_text_is_written_as_text(template):
     actions = run_script("refresh_scores", book_json(template))
     values = [a for a in actions if a["func"] == "setValues"][0]["values"]
     assert ["'=1+1"] == [row[1] for row in values if row[0] == "ACC-001"]
+
+
+def test_refresh_script_links_playbooks_and_adds_the_chart(template):
+    actions = run_script("refresh_scores", book_json(template))
+    gap_position = 7 + list(c.OUTPUT_SHEETS).index(c.GAP)
+    links = [a for a in actions if a["func"] == "addHyperlink"]
+    assert {a["sheet_position"] for a in links} == {gap_position}
+    targets = {a["args"][1]: a["args"][0] for a in links}
+    assert targets["Renewal rescue"] == "https://example.com/playbooks/renewal-rescue"
+    assert targets["Onboarding recovery"] == "#Playbooks!A3"
+    assert targets["Support escalation review"] == "mailto:support-lead@example.com"
+    refresh_file(template)
+    on_file = [row[10] for row in openpyxl.load_workbook(template)[c.GAP].iter_rows(min_row=8, values_only=True)]
+    assert [a["args"][1] for a in sorted(links, key=lambda a: a["start_row"])] == [p for p in on_file if p]
+    charts = [a for a in actions if a["func"] == "addChart"]
+    assert len(charts) == 1 and charts[0]["args"][1] == "BarStacked100" and charts[0]["args"][3] == "$B$4:$E$11"

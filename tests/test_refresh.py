@@ -83,10 +83,11 @@ def add_user_content(path: Path) -> None:
 def test_template_refresh_writes_scores_and_issues(template):
     summary = refresh_file(template)
     wb = openpyxl.load_workbook(template)
-    assert wb.sheetnames[-2:] == [c.SCORES, c.DATA_ISSUES]
+    assert wb.sheetnames[-5:] == list(c.OUTPUT_SHEETS)
     scores = wb[c.SCORES]
     header = [cell.value for cell in scores[1]]
-    assert header[:9] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Coverage", "Status"]
+    assert header[:11] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Change", "Band drop",
+                           "Coverage", "Status"]
     assert scores.max_row == 61 and summary.accounts == 60
     assert sum(summary.bands.values()) + summary.no_score == 60
     bands = [row[6] for row in scores.iter_rows(min_row=2, values_only=True)]

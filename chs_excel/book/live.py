@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chs_excel.engine import band_labels
-from chs_excel.book.table import EXCEL_ERRORS, OutputSheet, Table, column_letter, table_from_grid
+from chs_excel.book.table import EXCEL_ERRORS, OutputSheet, Table, column_letter, link_kind, table_from_grid
 
 # What classic COM hands over for error cells unless err_to_str is set.
 COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
@@ -78,25 +78,54 @@ class XlwingsBookWriter:
 
     def _write_one(self, out: OutputSheet) -> None:
         sheet = self._sheet(out.name)
+        try:
+            charts = list(sheet.charts)
+        except (KeyError, AttributeError):  # a client that reports no chart list
+            charts = []
+        for chart in charts:  # charts are not cleared with the cells
+            chart.delete()
         frame = out.frame
         columns = list(frame.columns)
-        n, width = len(frame), len(columns)
+        n, width, head = len(frame), len(columns), out.header_row
         data = [frame[col].to_numpy(dtype=object) for col in columns]
-        values = [[str(col) for col in columns]] + [[_cell_value(col[r]) for col in data] for r in range(n)]
+        preamble = [[_cell_value(v) for v in row] + [None] * (width - len(row)) for row in out.preamble]
+        values = preamble + [[str(col) for col in columns]] + [[_cell_value(col[r]) for col in data] for r in range(n)]
         sheet["A1"].value = values
-        header = sheet.range((1, 1), (1, width))
+        if out.preamble:
+            sheet["A1"].font.bold = True
+        header = sheet.range((head, 1), (head, width))
         header.color = HEADER_COLOR
         header.font.bold = True
         header.font.color = "#FFFFFF"
         for col, fmt in out.number_formats.items():
             if n and col in columns:
                 j = columns.index(col) + 1
-                sheet.range((2, j), (n + 1, j)).number_format = fmt
+                sheet.range((head + 1, j), (head + n, j)).number_format = fmt
         if n:
-            self._colour(sheet, out, columns, n)
+            self._colour(sheet, out, columns, head, n)
+        for col, targets in out.links.items():
+            j = columns.index(col) + 1
+            for r, target in enumerate(targets):
+                kind = link_kind(target)
+                if kind:
+                    address = target if kind == "external" else "#" + target.lstrip("#")
+                    sheet.range((head + 1 + r, j)).add_hyperlink(address, str(frame[col].iloc[r]))
+        for chart in out.charts:
+            self._chart(sheet, chart, columns, head, n)
         sheet.autofit("c")
 
-    def _colour(self, sheet, out: OutputSheet, columns: list, n: int) -> None:
+    def _chart(self, sheet, spec, columns: list, head: int, n: int) -> None:
+        if not n:
+            return
+        label = columns.index(spec.label_column) + 1
+        first, last = columns.index(spec.value_columns[0]) + 1, columns.index(spec.value_columns[-1]) + 1
+        if last - first + 1 != len(spec.value_columns) or label != first - 1:
+            return  # the live chart API takes one contiguous block: labels then values
+        source = sheet.range((head, label), (head + n, last))
+        sheet.charts.add(width=480, height=40 + 22 * n, chart_type="bar_stacked_100" if spec.percent else "bar_stacked",
+                         source=source, anchor=sheet[spec.anchor])
+
+    def _colour(self, sheet, out: OutputSheet, columns: list, head: int, n: int) -> None:
         banded = {}
         for col, (red, amber) in out.bands.items():
             banded[columns.index(col)] = band_labels(out.frame[col].to_numpy(dtype=float), red, amber)
@@ -108,10 +137,10 @@ class XlwingsBookWriter:
             step = max(1, MAX_COLOR_CELLS // (last - first + 1))
             for start in range(0, n, step):
                 rows = colours[start:start + step].tolist()
-                sheet.range((start + 2, first + 1), (start + 1 + len(rows), last + 1)).set_colors(rows)
+                sheet.range((head + 1 + start, first + 1), (head + start + len(rows), last + 1)).set_colors(rows)
         for j in sorted(banded):
             letter = column_letter(j + 1)
-            area, cell = sheet.range(f"{letter}2:{letter}{n + 1}"), f"{letter}2"
+            area, cell = sheet.range(f"{letter}{head + 1}:{letter}{head + n}"), f"{letter}{head + 1}"
             col = columns[j]
             if col in out.bands:
                 red, amber = out.bands[col]

@@ -107,13 +107,57 @@ _WHY = [
 ]
 
 
-def parts_at_risk(path: Path) -> list[str]:
-    """What the workbook holds that an openpyxl load-and-save could drop or change (empty: safe in place)."""
+def _rels_of(part: str) -> str:
+    folder, _, base = part.rpartition("/")
+    return f"{folder}/_rels/{base}.rels"
+
+
+def parts_of_sheets(package: zipfile.ZipFile, sheets: tuple[str, ...]) -> set[str]:
+    """Every part reachable from these sheets through relationships (their drawings, charts, ...)."""
+    names = set(package.namelist())
+    parts = sheet_parts(package)
+    found: set[str] = set()
+    todo = [parts[s] for s in sheets if s in parts]
+    while todo:
+        part = todo.pop()
+        rels = _rels_of(part)
+        if rels not in names or rels in found:
+            continue
+        found.add(rels)
+        folder = PurePosixPath(part).parent
+        for rel in ElementTree.fromstring(package.read(rels)).findall("pr:Relationship", NS):
+            if rel.get("TargetMode") == "External":
+                continue
+            target = rel.get("Target", "")
+            resolved = target.lstrip("/") if target.startswith("/") else _normalise(folder / target)
+            if resolved in names and resolved not in found:
+                found.add(resolved)
+                todo.append(resolved)
+    return found
+
+
+def _normalise(path: PurePosixPath) -> str:
+    out: list[str] = []
+    for piece in path.parts:
+        if piece == "..":
+            out.pop() if out else None
+        elif piece != ".":
+            out.append(piece)
+    return "/".join(out)
+
+
+def parts_at_risk(path: Path, owned_sheets: tuple[str, ...] = ()) -> list[str]:
+    """What the workbook holds that an openpyxl load-and-save could drop or change (empty: safe in place).
+
+    Parts that belong to ``owned_sheets`` (chs-excel's own sheets, rewritten on
+    every refresh, such as the Distribution chart) do not count.
+    """
     with open_package(path) as package:
         names = package.namelist()
+        owned = parts_of_sheets(package, owned_sheets)
     risky = []
     for name in names:
-        if _SAFE_PARTS.match(name):
+        if _SAFE_PARTS.match(name) or name in owned:
             continue
         why = next((label for pattern, label in _WHY if pattern.match(name)), f"other content ({name})")
         if why not in risky:

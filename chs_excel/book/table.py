@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -103,11 +104,30 @@ class Table:
 
 
 @dataclass
+class BarChart:
+    """A stacked bar chart of some of the table's columns, one bar per row."""
+
+    title: str
+    label_column: str
+    value_columns: tuple[str, ...]
+    colors: tuple[str, ...]
+    anchor: str  # top-left cell, e.g. "L2"
+    percent: bool = True
+
+
+SAFE_LINK = re.compile(r"^(https://|http://|mailto:)[^\s\"<>]+$")
+PLACE_LINK = re.compile(r"^#?('[^']+'|[^'!\s]+)![$]?[A-Za-z]{1,3}[$]?[0-9]+$")
+
+
+@dataclass
 class OutputSheet:
     """A sheet chs-excel writes, described without any Excel library.
 
-    ``bands`` maps a column name to ``(red_below, amber_below)``: its cells are
-    filled red/amber/green and get matching conditional-format rules.
+    ``preamble`` rows (a title, a summary) come first, then the table's header
+    row and ``frame``. ``bands`` maps a column name to ``(red_below, amber_below)``:
+    its cells are filled red/amber/green and get matching conditional-format
+    rules. ``links`` maps a column to one link per row (https/http/mailto, or a
+    place in the workbook such as ``Playbooks!A2``; anything else is not linked).
     """
 
     name: str
@@ -117,6 +137,22 @@ class OutputSheet:
     number_formats: dict[str, str] = field(default_factory=dict)
     widths: dict[str, float] = field(default_factory=dict)
     freeze: str = "B2"
+    preamble: list[list] = field(default_factory=list)
+    links: dict[str, list[str | None]] = field(default_factory=dict)
+    charts: list[BarChart] = field(default_factory=list)
+
+    @property
+    def header_row(self) -> int:
+        return len(self.preamble) + 1
+
+
+def link_kind(target: str | None) -> str:
+    """'external', 'place' or '' (not a link chs-excel will write)."""
+    if not target:
+        return ""
+    if SAFE_LINK.match(target):
+        return "external"
+    return "place" if PLACE_LINK.match(target) else ""
 
 
 class BookReader(Protocol):
