@@ -30,10 +30,12 @@ def sheet_actions(actions, position):
 
 
 def test_refresh_script_writes_what_the_command_line_writes(template):
-    actions = run_script("refresh_scores", book_json(template))
+    payload = book_json(template)
+    first = len(payload["sheets"])  # new sheets go after the user's
+    actions = run_script("refresh_scores", payload)
     adds = [a["args"] for a in actions if a["func"] == "addSheet"]
-    assert adds == [[7 + k, name] for k, name in enumerate(c.OUTPUT_SHEETS)]
-    scores = sheet_actions(actions, 7)
+    assert adds == [[first + k, name] for k, name in enumerate(c.OUTPUT_SHEETS)]
+    scores = sheet_actions(actions, first)
     writes = [a for a in scores if a["func"] == "setValues"]
     assert len(writes) == 1  # one value write per sheet
     live = writes[0]["values"]
@@ -100,8 +102,9 @@ def test_formula_like_text_is_written_as_text(template):
 
 
 def test_refresh_script_links_playbooks_and_adds_the_chart(template):
-    actions = run_script("refresh_scores", book_json(template))
-    gap_position = 7 + list(c.OUTPUT_SHEETS).index(c.GAP)
+    payload = book_json(template)
+    actions = run_script("refresh_scores", payload)
+    gap_position = len(payload["sheets"]) + list(c.OUTPUT_SHEETS).index(c.GAP)
     links = [a for a in actions if a["func"] == "addHyperlink"]
     assert {a["sheet_position"] for a in links} == {gap_position}
     targets = {a["args"][1]: a["args"][0] for a in links}

@@ -151,7 +151,7 @@ def with_xlsxwriter_parts(template: Path, target: Path, vba: bool = False) -> Pa
     source = openpyxl.load_workbook(template)
     png = target.with_suffix(".png")
     png.write_bytes(tiny_png())
-    wb = xlsxwriter.Workbook(target)
+    wb = xlsxwriter.Workbook(target, {"strings_to_urls": False})
     for ws_in in source.worksheets:
         ws = wb.add_worksheet(ws_in.title)
         for row in ws_in.iter_rows():
