@@ -103,8 +103,8 @@ def test_formula_like_text_is_written_as_text(template):
 
 def test_refresh_script_links_playbooks_and_adds_the_chart(template):
     payload = book_json(template)
+    gap_position = len(payload["sheets"]) + list(c.OUTPUT_SHEETS).index(c.GAP)  # before the book grows
     actions = run_script("refresh_scores", payload)
-    gap_position = len(payload["sheets"]) + list(c.OUTPUT_SHEETS).index(c.GAP)
     links = [a for a in actions if a["func"] == "addHyperlink"]
     assert {a["sheet_position"] for a in links} == {gap_position}
     targets = {a["args"][1]: a["args"][0] for a in links}
