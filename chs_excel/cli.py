@@ -81,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--as-of", type=_date, help="score as of this date (YYYY-MM-DD); default: Settings, else today")
     r.add_argument("--config", type=Path, help="a JSON config file to use instead of the config sheets")
     r.add_argument("--strict", action="store_true", help="exit 1 when any data issue was found")
+    r.add_argument("--backup", action="store_true", help="keep the previous version as BOOK.backup.xlsx")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     v = sub.add_parser("validate", help="check the config and data without writing anything")
     v.add_argument("book", type=Path)
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if args.strict and summary.issues else 0
         step, close = _progress(not args.quiet)
         try:
-            summary = refresh_file(args.book, args.output, config=config, as_of=args.as_of, progress=step)
+            summary = refresh_file(args.book, args.output, config=config, as_of=args.as_of, backup=args.backup,
+                                   progress=step)
         finally:
             close()
         print("\n".join(summary.lines()))

@@ -18,7 +18,8 @@ import chs_excel
 
 REQUIREMENTS = ["numpy", "pandas", "jsonschema"]
 # The file-only modules are left out of the bundle: they import openpyxl / python-calamine.
-LEFT_OUT = {"cli.py", "template.py", "addin.py", "lite.py", "book/file_reader.py", "book/file_writer.py", "book/package.py"}
+LEFT_OUT = {"cli.py", "template.py", "addin.py", "lite.py", "book/file_reader.py", "book/atomic.py", "book/package.py",
+            "xlsx/__init__.py", "xlsx/styles.py", "xlsx/worksheet.py", "xlsx/chart.py", "xlsx/package_writer.py"}
 EXPORTS = ["health_score", "health_band", "category_score", "metric_score", "health_gap", "health_drivers",
            "refresh_scores", "validate_config"]
 

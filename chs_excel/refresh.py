@@ -29,7 +29,6 @@ class RefreshSummary:
     as_of: dt.date
     result: ScoreResult | None = None
     written_to: Path | None = None
-    copy_reason: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     report: Report | None = None
 
@@ -43,8 +42,6 @@ class RefreshSummary:
             if self.report.skew_warning:
                 out.append(self.report.skew_warning)
         out.append(f"{len(self.issues)} data issue(s)" + (f": see the '{c.DATA_ISSUES}' sheet." if self.issues else "."))
-        if self.copy_reason:
-            out.append(self.copy_reason)
         if self.written_to:
             out.append(f"Wrote {self.written_to}")
         return out
@@ -96,28 +93,22 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
     return summary
 
 
-def copy_path(book: Path) -> Path:
-    return book.with_name(f"{book.stem} (chs-excel){book.suffix}")
-
-
 def refresh_file(book: str | Path, output: str | Path | None = None, *, config: HealthConfig | None = None,
-                 as_of: dt.date | None = None, progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
-    """Refresh a workbook file in place (or into ``output``), never losing what openpyxl cannot keep."""
+                 as_of: dt.date | None = None, backup: bool = False,
+                 progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
+    """Refresh a workbook file in place (or into ``output``), replacing only chs-excel's own sheets.
+
+    Everything else in the file is carried over byte for byte (see :mod:`chs_excel.xlsx.package_writer`).
+    """
     from chs_excel.book.file_reader import FileBookReader  # file I/O stays off the in-Excel (Pyodide) path
-    from chs_excel.book.file_writer import FileBookWriter
-    from chs_excel.book.package import parts_at_risk
+    from chs_excel.xlsx.package_writer import PackageBookWriter
+
     book = Path(book)
     target = Path(output) if output else book
-    reason = ""
-    if target.resolve() == book.resolve():
-        risky = parts_at_risk(book, c.OUTPUT_SHEETS)
-        if risky:
-            target = copy_path(book)
-            reason = (f"{book.name} holds {', '.join(risky)}, which a refresh in place could lose, so it was left "
-                      f"untouched and the scores were written to a copy.")
     with FileBookReader(book) as reader:
-        summary = refresh(reader, FileBookWriter(book, target), config=config, as_of=as_of, progress=progress)
-    summary.written_to, summary.copy_reason = target, reason
+        summary = refresh(reader, PackageBookWriter(book, target, backup=backup), config=config, as_of=as_of,
+                          progress=progress)
+    summary.written_to = target
     return summary
 
 

@@ -1,8 +1,10 @@
 """End to end on workbook files: scores land in Scores and Data Issues, and nothing of the user's is lost."""
 import datetime as dt
 import os
+import re
 import shutil
 import struct
+import subprocess
 import zipfile
 import zlib
 from pathlib import Path
@@ -17,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from chs_excel import contract as c
 from chs_excel.problems import BookError
-from chs_excel.refresh import copy_path, refresh_file
+from chs_excel.refresh import refresh_file
 from chs_excel.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,29 +147,39 @@ def tiny_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
-def with_xlsxwriter_parts(template: Path, target: Path, vba: bool = False) -> Path:
-    """Copy every input sheet of the template into a new XlsxWriter book that also holds a picture, a chart and a shape."""
+def rich_workbook(template: Path, target: Path, vba: bool = False) -> Path:
+    """The template's input sheets in an XlsxWriter book that also holds what openpyxl would lose or change:
+    a picture, a chart, a shape, comments, data validation, defined names, sheet protection, formulas with
+    cached values, and (for .xlsm) VBA."""
     import xlsxwriter
     source = openpyxl.load_workbook(template)
     png = target.with_suffix(".png")
     png.write_bytes(tiny_png())
     wb = xlsxwriter.Workbook(target, {"strings_to_urls": False})
+    date_format = wb.add_format({"num_format": "yyyy-mm-dd"})
     for ws_in in source.worksheets:
         ws = wb.add_worksheet(ws_in.title)
         for row in ws_in.iter_rows():
             for cell in row:
-                if cell.value is not None:
-                    value = cell.value
-                    if isinstance(value, dt.datetime):
-                        ws.write_datetime(cell.row - 1, cell.column - 1, value, wb.add_format({"num_format": "yyyy-mm-dd"}))
-                    else:
-                        ws.write(cell.row - 1, cell.column - 1, value)
+                if cell.value is None:
+                    continue
+                if isinstance(cell.value, dt.datetime):
+                    ws.write_datetime(cell.row - 1, cell.column - 1, cell.value, date_format)
+                elif isinstance(cell.value, str) and cell.value.startswith("="):
+                    ws.write_string(cell.row - 1, cell.column - 1, cell.value)
+                else:
+                    ws.write(cell.row - 1, cell.column - 1, cell.value)
     extra = wb.add_worksheet("Dashboard")
-    extra.insert_image("A1", str(png))
+    extra.write_formula("A1", "=SUM(Accounts!F2:F61)", None, 12345)  # a cached value openpyxl would drop
+    extra.write_comment("A1", "Total seats, checked by finance")
+    extra.data_validation("B1:B10", {"validate": "list", "source": ["Yes", "No"]})
+    extra.insert_image("D1", str(png))
     chart = wb.add_chart({"type": "column"})
-    chart.add_series({"values": "=Accounts!$F$2:$F$10"})
-    extra.insert_chart("D2", chart)
-    extra.insert_textbox("A20", "A shape")
+    chart.add_series({"values": "=Accounts!$F$2:$F$10", "name": "Seats"})
+    extra.insert_chart("D5", chart)
+    extra.insert_textbox("A20", "A shape with a note")
+    extra.protect("secret")
+    wb.define_name("TotalSeats", "=Dashboard!$A$1")
     if vba:
         with zipfile.ZipFile(Path(__import__("xlwings").__file__).parent / "quickstart_standalone.xlsm") as xlsm:
             bin_path = target.with_name("vbaProject.bin")
@@ -177,19 +189,60 @@ def with_xlsxwriter_parts(template: Path, target: Path, vba: bool = False) -> Pa
     return target
 
 
+SHARED_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml", "xl/calcChain.xml"}
+
+
+def owned_parts(path: Path) -> set[str]:
+    from chs_excel.book.package import open_package, parts_of_sheets, sheet_parts
+    with open_package(path) as package:
+        parts = sheet_parts(package)
+        return {parts[s] for s in c.OUTPUT_SHEETS if s in parts} | parts_of_sheets(package, c.OUTPUT_SHEETS)
+
+
 @pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
-def test_workbook_with_parts_openpyxl_would_drop_is_refreshed_into_a_copy(template, tmp_path, suffix):
-    book = with_xlsxwriter_parts(template, tmp_path / f"rich{suffix}", vba=suffix == ".xlsm")
-    original = book.read_bytes()
-    summary = refresh_file(book)
-    assert book.read_bytes() == original
-    assert summary.written_to == copy_path(book) and copy_path(book).exists()
-    assert "pictures" in summary.copy_reason and "charts" in summary.copy_reason
-    if suffix == ".xlsm":
-        assert "macros (VBA)" in summary.copy_reason
-        with zipfile.ZipFile(copy_path(book)) as copy:
-            assert "xl/vbaProject.bin" in copy.namelist()
-    assert c.SCORES in openpyxl.load_workbook(copy_path(book)).sheetnames
+def test_every_part_we_do_not_own_survives_byte_for_byte(template, tmp_path, suffix):
+    book = rich_workbook(template, tmp_path / f"rich{suffix}", vba=suffix == ".xlsm")
+    with zipfile.ZipFile(book) as before_zip:
+        before = {name: before_zip.read(name) for name in before_zip.namelist()}
+    assert {"xl/vbaProject.bin"} <= set(before) if suffix == ".xlsm" else True
+    assert any(n.startswith("xl/media/") for n in before) and any(n.startswith("xl/charts/") for n in before)
+    refresh_file(book)
+    refresh_file(book, as_of=dt.date(2026, 11, 30))  # again: our own parts are replaced, never stacked
+    ours = owned_parts(book)
+    with zipfile.ZipFile(book) as after_zip:
+        assert after_zip.testzip() is None
+        after = {name: after_zip.read(name) for name in after_zip.namelist()}
+    for name, data in before.items():
+        if name not in SHARED_PARTS:
+            assert after.get(name) == data, f"{name} changed"
+    assert set(after) - set(before) <= ours | SHARED_PARTS
+    # the shared parts keep what they held
+    workbook = after["xl/workbook.xml"].decode()
+    assert "TotalSeats" in workbook and workbook.count('name="Scores"') == 1
+    types = after["[Content_Types].xml"].decode()
+    for override in re.findall(r'<Override PartName="([^"]+)"', before["[Content_Types].xml"].decode()):
+        assert override in types
+    wb = openpyxl.load_workbook(book, keep_vba=suffix == ".xlsm")
+    assert wb.sheetnames[-5:] == list(c.OUTPUT_SHEETS)
+    assert wb["Dashboard"]["A1"].value == "=SUM(Accounts!F2:F61)"
+    cached = openpyxl.load_workbook(book, data_only=True)["Dashboard"]["A1"].value
+    assert cached == 12345  # the formula's cached value is still there
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_refreshed_workbook(template, tmp_path):
+    book = rich_workbook(template, tmp_path / "rich.xlsx")
+    refresh_file(book)
+    out = tmp_path / "lo"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                    "--outdir", str(out), str(book)], capture_output=True, timeout=240)
+    scores = out / "rich-Scores.csv"
+    assert scores.exists(), list(out.iterdir()) if out.exists() else "no output"
+    lines = scores.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Account ID,Account name,Segment,Stage,CSM,Overall,Band")
+    assert len(lines) == 61
+    gap = (out / "rich-Benchmark Gap.csv").read_text(encoding="utf-8").splitlines()
+    assert gap[1].startswith('36,"accounts below their benchmark')
 
 
 def test_failed_save_leaves_the_original_untouched(template, monkeypatch):

@@ -85,28 +85,6 @@ def error_cells(package: zipfile.ZipFile, part: str) -> dict[tuple[int, int], Ce
     return found
 
 
-# Parts openpyxl reads and writes back faithfully enough to refresh in place.
-_SAFE_PARTS = re.compile(
-    r"^(\[Content_Types\]\.xml|_rels/\.rels|docProps/[^/]+\.xml|xl/workbook\.xml|xl/_rels/workbook\.xml\.rels|"
-    r"xl/worksheets/sheet\d+\.xml|xl/worksheets/_rels/sheet\d+\.xml\.rels|xl/styles\.xml|xl/sharedStrings\.xml|"
-    r"xl/theme/theme\d+\.xml|xl/calcChain\.xml|xl/comments\d*\.xml|xl/comments/comment\d+\.xml|xl/drawings/vmlDrawing\d+\.vml|"
-    r"xl/drawings/commentsDrawing\d+\.vml|xl/tables/table\d+\.xml|xl/printerSettings/printerSettings\d+\.bin|"
-    r"customXml/.*|xl/metadata\.xml)$")
-
-_WHY = [
-    (re.compile(r"^xl/drawings/drawing\d+\.xml$"), "drawings (shapes, pictures or charts)"),
-    (re.compile(r"^xl/charts/"), "charts"),
-    (re.compile(r"^xl/media/"), "pictures"),
-    (re.compile(r"^xl/vbaProject\.bin$"), "macros (VBA)"),
-    (re.compile(r"^xl/pivot"), "pivot tables"),
-    (re.compile(r"^xl/(slicer|timeline)"), "slicers or timelines"),
-    (re.compile(r"^xl/threadedComments/|^xl/persons/"), "threaded comments"),
-    (re.compile(r"^xl/(activeX|ctrlProps|embeddings)/"), "controls or embedded objects"),
-    (re.compile(r"^xl/externalLinks/"), "links to other workbooks"),
-    (re.compile(r"^xl/(connections|queryTables)"), "data connections"),
-]
-
-
 def _rels_of(part: str) -> str:
     folder, _, base = part.rpartition("/")
     return f"{folder}/_rels/{base}.rels"
@@ -144,22 +122,3 @@ def _normalise(path: PurePosixPath) -> str:
         elif piece != ".":
             out.append(piece)
     return "/".join(out)
-
-
-def parts_at_risk(path: Path, owned_sheets: tuple[str, ...] = ()) -> list[str]:
-    """What the workbook holds that an openpyxl load-and-save could drop or change (empty: safe in place).
-
-    Parts that belong to ``owned_sheets`` (chs-excel's own sheets, rewritten on
-    every refresh, such as the Distribution chart) do not count.
-    """
-    with open_package(path) as package:
-        names = package.namelist()
-        owned = parts_of_sheets(package, owned_sheets)
-    risky = []
-    for name in names:
-        if _SAFE_PARTS.match(name) or name in owned:
-            continue
-        why = next((label for pattern, label in _WHY if pattern.match(name)), f"other content ({name})")
-        if why not in risky:
-            risky.append(why)
-    return risky

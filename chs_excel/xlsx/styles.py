@@ -1,0 +1,120 @@
+"""Add the few cell formats chs-excel needs to an existing ``xl/styles.xml``, by text edits.
+
+The file is never re-serialised: namespaces, ``mc:Ignorable`` prefixes and
+extension lists stay exactly as the program that wrote them left them.
+Formats already present (from an earlier refresh) are reused, so the file does
+not grow with every refresh.
+"""
+from __future__ import annotations
+
+import re
+
+BANDS = {"Red": ("FFC7CE", "9C0006"), "Amber": ("FFEB9C", "9C5700"), "Green": ("C6EFCE", "006100")}
+MINIMAL = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+           '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+           '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+           '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+           '</styleSheet>')
+# Order of the styleSheet children (ECMA-376 CT_Stylesheet), to know where a missing section goes.
+ORDER = ["numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs", "tableStyles",
+         "colors", "extLst"]
+BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "0%": 9, "0.00%": 10, "yyyy-mm-dd": None}
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Styles:
+    """Editable view of styles.xml: ``font()``, ``fill()``, ``xf()``, ``dxf()`` return indices."""
+
+    def __init__(self, xml: str | None):
+        self.xml = xml or MINIMAL
+
+    def _section(self, tag: str) -> re.Match | None:
+        return re.search(rf"<{tag}\b[^>]*?(/>|>(.*?)</{tag}>)", self.xml, re.S)
+
+    def _children(self, tag: str, child: str) -> list[str]:
+        m = self._section(tag)
+        if not m or m.group(1) == "/>":
+            return []
+        return re.findall(rf"<{child}\b(?:[^>]*/>|.*?</{child}>)", m.group(2), re.S)
+
+    def _add(self, tag: str, child: str, element: str) -> int:
+        """Index of ``element`` in section ``tag``, appending it if it is not there yet."""
+        children = self._children(tag, child)
+        if element in children:
+            return children.index(element)
+        m = self._section(tag)
+        if m is None:
+            later = [t for t in ORDER[ORDER.index(tag) + 1:] if self._section(t)]
+            block = f'<{tag} count="1">{element}</{tag}>'
+            if later:
+                at = self._section(later[0]).start()
+                self.xml = self.xml[:at] + block + self.xml[at:]
+            else:
+                at = self.xml.rindex("</styleSheet>")
+                self.xml = self.xml[:at] + block + self.xml[at:]
+            return 0
+        count = len(children) + 1
+        if m.group(1) == "/>":
+            block = f'<{tag} count="{count}">{element}</{tag}>'
+        else:
+            opening = re.sub(r'\scount="\d+"', "", self.xml[m.start():m.start(2)]).rstrip(">")
+            block = f'{opening} count="{count}">{m.group(2)}{element}</{tag}>'
+        self.xml = self.xml[:m.start()] + block + self.xml[m.end():]
+        return count - 1
+
+    def number_format(self, code: str) -> int:
+        if BUILTIN_FORMATS.get(code) is not None:
+            return BUILTIN_FORMATS[code]
+        formats = self._children("numFmts", "numFmt")
+        for f in formats:
+            if f'formatCode="{_escape(code)}"' in f:
+                return int(re.search(r'numFmtId="(\d+)"', f).group(1))
+        used = [int(x) for x in re.findall(r'numFmtId="(\d+)"', "".join(formats))]
+        new_id = max([163] + used) + 1
+        self._add("numFmts", "numFmt", f'<numFmt numFmtId="{new_id}" formatCode="{_escape(code)}"/>')
+        return new_id
+
+    def font(self, color: str | None = None, bold: bool = False, size: float = 11, underline: bool = False) -> int:
+        parts = ("<b/>" if bold else "") + ("<u/>" if underline else "") + f'<sz val="{size:g}"/>'
+        parts += f'<color rgb="FF{color}"/>' if color else ""
+        return self._add("fonts", "font", f'<font>{parts}<name val="Calibri"/><family val="2"/></font>')
+
+    def fill(self, color: str) -> int:
+        return self._add("fills", "fill", f'<fill><patternFill patternType="solid"><fgColor rgb="FF{color}"/>'
+                                          f'<bgColor rgb="FF{color}"/></patternFill></fill>')
+
+    def xf(self, font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> int:
+        attrs = f'numFmtId="{number_format}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"'
+        attrs += "".join(f' {a}="1"' for a, on in (("applyNumberFormat", number_format), ("applyFont", font),
+                                                   ("applyFill", fill), ("applyAlignment", wrap)) if on)
+        body = '<alignment vertical="top" wrapText="1"/>' if wrap else ""
+        return self._add("cellXfs", "xf", f"<xf {attrs}>{body}</xf>" if body else f"<xf {attrs}/>")
+
+    def dxf(self, fill: str, font: str) -> int:
+        return self._add("dxfs", "dxf", f'<dxf><font><color rgb="FF{font}"/></font><fill><patternFill patternType="solid">'
+                                        f'<fgColor rgb="FF{fill}"/><bgColor rgb="FF{fill}"/></patternFill></fill></dxf>')
+
+
+class StyleIds:
+    """The cell-format indices one refresh uses, added to ``styles`` once."""
+
+    def __init__(self, styles: Styles):
+        self.styles = styles
+        self.header = styles.xf(styles.font("FFFFFF", bold=True), styles.fill("1F4E78"), wrap=True)
+        self.title = styles.xf(styles.font(bold=True, size=14))
+        self.link = styles.xf(styles.font("0563C1", underline=True))
+        self.band = {b: styles.xf(styles.font(fg), styles.fill(bg)) for b, (bg, fg) in BANDS.items()}
+        self.band_dxf = {b: styles.dxf(bg, fg) for b, (bg, fg) in BANDS.items()}
+        self._formats: dict[str, int] = {}
+
+    def number_format(self, code: str) -> int:
+        if code not in self._formats:
+            self._formats[code] = self.styles.xf(number_format=self.styles.number_format(code))
+        return self._formats[code]
