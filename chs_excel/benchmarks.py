@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from chs_excel.config import HealthConfig
+from chs_excel.problems import DataIssue
 
 
 def _norm(values: pd.Series) -> pd.Series:
@@ -76,3 +77,17 @@ def category_points(config: HealthConfig, lost: pd.DataFrame) -> pd.DataFrame:
     """Points lost per category: the sum over its metrics."""
     return pd.DataFrame({cat.name: lost[[m.name for m in config.metrics_in(cat.name)]].sum(axis=1)
                          for cat in config.categories}, index=lost.index)
+
+
+def unmatched_names(config: HealthConfig, segment: pd.Series, stage: pd.Series) -> list[DataIssue]:
+    """Benchmarks whose segment or stage no account has: usually a typo."""
+    issues = []
+    known = {"segment": set(_norm(segment)), "stage": set(_norm(stage))}
+    for b in config.benchmarks:
+        for field, value in (("segment", b.segment), ("stage", b.stage)):
+            if value is not None and value.strip().casefold() not in known[field]:
+                names = ", ".join(sorted({str(v) for v in (segment if field == "segment" else stage) if str(v).strip()}))
+                issues.append(DataIssue(b.location.split("!")[0], b.location, field.capitalize(), value,
+                                        f'no account has {field} "{value}" (accounts have: {names})',
+                                        "the benchmark applies to no account"))
+    return issues

@@ -194,8 +194,44 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
         labels[header] = np.array(["" if v is None else (v.strip() if isinstance(v, str) else show_value(v)) for v in column],
                                   dtype=object)
     descriptive = pd.DataFrame(labels, index=index)
+    issues += _long_text_issues(table, keep)
+    issues += layout_issues(table, "scored like any other row (delete the row to leave the account out)")
     issues += _unknown_label_issues(table, config, frame, np.flatnonzero(keep))
     return frame, descriptive, issues, []
+
+
+MAX_TEXT = 32_767  # Excel's limit for one cell
+
+
+def _long_text_issues(table: Table, keep: np.ndarray) -> list[DataIssue]:
+    issues = []
+    for header in c.ACCOUNT_COLUMNS[1:]:
+        j = table.find(header)
+        if j is None:
+            continue
+        for i in np.flatnonzero(keep):
+            value = table.rows[i][j]
+            if isinstance(value, str) and len(value) > MAX_TEXT:
+                issues.append(_issue(table, i, j, value[:40] + "...", f"text of {len(value):,} characters is longer than "
+                                     f"Excel's limit of {MAX_TEXT:,} for a cell", f"cut to {MAX_TEXT:,} characters in the output"))
+    return issues
+
+
+def layout_issues(table: Table | None, hidden_action: str) -> list[DataIssue]:
+    """Merged cells and hidden rows in the data area: not errors, but worth knowing."""
+    if table is None:
+        return []
+    issues = []
+    for area in table.merged:
+        first, _, last = area.partition(":")
+        if int("".join(ch for ch in last if ch.isdigit())) <= table.header_row:
+            continue
+        issues.append(DataIssue(table.sheet, f"{table.sheet}!{first}", "", area,
+                                f"merged cells {area}: only {first} holds a value", "read the other cells as blank"))
+    for row in table.hidden_rows:
+        if row > table.header_row:
+            issues.append(DataIssue(table.sheet, f"{table.sheet}!A{row}", "", "", "the row is hidden", hidden_action))
+    return issues
 
 
 def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFrame, rows: np.ndarray) -> list[DataIssue]:
@@ -261,12 +297,23 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
         issues.append(_issue(table, i, v_j, table.rows[i][v_j], reason(int(bad[i]), table.rows[i][v_j]), "skipped the history row"))
     for i in np.flatnonzero(used & ~known):
         issues.append(_issue(table, i, a_j, table.rows[i][a_j], f'account "{ids[i]}" is not on the Accounts sheet', "skipped the history row"))
-    ok = used & known & periods.notna().to_numpy() & ~np.isnan(values.to_numpy())
-    ok &= (periods <= pd.Timestamp(as_of)).to_numpy()
+    usable = used & known & periods.notna().to_numpy() & ~np.isnan(values.to_numpy())
+    ok = usable & (periods <= pd.Timestamp(as_of)).to_numpy()
+    if usable.any() and not ok.any():
+        first = int(np.flatnonzero(usable)[np.argmin(periods[usable].to_numpy())])
+        issues.append(_issue(table, first, p_j, table.rows[first][p_j],
+                             f"every period in {c.HISTORY} is after the as-of date {as_of.isoformat()}",
+                             "left the trend metrics out: they have no data yet"))
     frame = pd.DataFrame({"account": ids[ok].to_numpy(), "column": columns[ok].to_numpy(),
-                          "period": periods[ok].to_numpy(), "value": values[ok].to_numpy()})
+                          "period": periods[ok].to_numpy(), "value": values[ok].to_numpy(), "row": np.flatnonzero(ok)})
     frame = frame.drop_duplicates(["account", "column", "period"], keep="last").sort_values(["column", "account", "period"])
     frame["rank"] = frame.groupby(["column", "account"], sort=False).cumcount(ascending=False)
+    counts = frame.groupby(["column", "account"], sort=False)["rank"].transform("size")
+    for row in frame.loc[counts.to_numpy() == 1, "row"].to_numpy():
+        issues.append(_issue(table, int(row), p_j, table.rows[row][p_j],
+                             f'only one period of "{table.rows[row][positions["Column"]]}" on or before '
+                             f"{as_of.isoformat()}: a trend needs two", "left the trend metric out for this account"))
+    issues += layout_issues(table, "used like any other row")
     trends = {}
     for key, name in wanted.items():
         part = frame[frame["column"] == key]

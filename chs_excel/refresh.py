@@ -13,6 +13,9 @@ from pathlib import Path
 
 from chs_excel import contract as c
 from chs_excel.book.table import BookReader, BookWriter, Table
+import pandas as pd
+
+from chs_excel.benchmarks import unmatched_names
 from chs_excel.config import HealthConfig, config_from_tables
 from chs_excel.engine import ScoreResult, score
 from chs_excel.inputs import scoring_input
@@ -75,13 +78,16 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
     data, labels, issues, problems = scoring_input(tables, config, day)
     if problems:
         raise ConfigError(problems)
+    issues += unmatched_names(config, labels.get("Segment", pd.Series(dtype=object)), labels.get("Stage", pd.Series(dtype=object)))
     seconds["read"] = time.perf_counter() - start
     progress("scoring")
     start = time.perf_counter()
     result = score(config, data)
     issues = issues + result.issues
     seconds["score"] = time.perf_counter() - start
+    start = time.perf_counter()
     report = build_report(config, result, labels, issues, day, tables.get(c.SCORE_HISTORY))
+    seconds["report"] = time.perf_counter() - start
     summary = RefreshSummary(len(result.overall), report.bands, int(result.overall.isna().sum()), issues, day, result,
                              seconds=seconds, report=report)
     if writer is not None:

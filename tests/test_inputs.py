@@ -113,6 +113,7 @@ def test_history_gives_latest_and_previous_period_up_to_the_as_of_date():
         ("Metric History!B8", "period is not a date"),
         ("Metric History!D9", "text in a number column"),
         ("Metric History!A7", 'account "ZZ" is not on the Accounts sheet'),
+        ("Metric History!B6", 'only one period of "Users" on or before 2026-11-15: a trend needs two'),
     ]
 
 

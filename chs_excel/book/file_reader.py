@@ -5,8 +5,8 @@ from pathlib import Path
 
 import python_calamine
 
-from chs_excel.book.package import error_cells, open_package, sheet_parts
-from chs_excel.book.table import Table, table_from_grid
+from chs_excel.book.package import error_cells, hidden_rows, open_package, sheet_parts
+from chs_excel.book.table import Table, column_letter, table_from_grid
 from chs_excel.problems import BookError
 
 
@@ -39,7 +39,9 @@ class FileBookReader:
     def read_table(self, sheet: str) -> Table:
         """The sheet's first non-blank row is its header; rows under it are data."""
         try:
-            grid = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            calamine_sheet = self._book.get_sheet_by_name(sheet)
+            grid = calamine_sheet.to_python(skip_empty_area=False)
+            merged = calamine_sheet.merged_cell_ranges or []
         except Exception as exc:
             raise BookError(f'sheet "{sheet}" of {self.path.name} cannot be read: {exc}') from exc
         part = self._parts.get(sheet)
@@ -50,4 +52,7 @@ class FileBookReader:
                     if col - 1 >= len(row):
                         row.extend([""] * (col - len(row)))
                     row[col - 1] = err
-        return table_from_grid(sheet, grid)
+        table = table_from_grid(sheet, grid)
+        table.merged = [f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}" for (r0, c0), (r1, c1) in merged]
+        table.hidden_rows = hidden_rows(self._package, part) if part else []
+        return table

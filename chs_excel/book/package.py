@@ -122,3 +122,14 @@ def _normalise(path: PurePosixPath) -> str:
         elif piece != ".":
             out.append(piece)
     return "/".join(out)
+
+
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"')
+
+
+def hidden_rows(package: zipfile.ZipFile, part: str) -> list[int]:
+    """Excel row numbers hidden in the sheet."""
+    data = package.read(part)
+    if b"hidden=" not in data:
+        return []
+    return [int(m.group(1)) for m in _HIDDEN_ROW.finditer(data)]

@@ -82,6 +82,8 @@ class Table:
     rows: list[list[Any]]
     header_row: int = 1
     first_col: int = 1
+    merged: list[str] = field(default_factory=list)     # merged ranges, e.g. "F2:F3"
+    hidden_rows: list[int] = field(default_factory=list)  # Excel row numbers
 
     def find(self, header: str) -> int | None:
         """Position of a column by header, ignoring case and spaces around it."""
