@@ -194,27 +194,9 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
         labels[header] = np.array(["" if v is None else (v.strip() if isinstance(v, str) else show_value(v)) for v in column],
                                   dtype=object)
     descriptive = pd.DataFrame(labels, index=index)
-    issues += _long_text_issues(table, keep)
     issues += layout_issues(table, "scored like any other row (delete the row to leave the account out)")
     issues += _unknown_label_issues(table, config, frame, np.flatnonzero(keep))
     return frame, descriptive, issues, []
-
-
-MAX_TEXT = 32_767  # Excel's limit for one cell
-
-
-def _long_text_issues(table: Table, keep: np.ndarray) -> list[DataIssue]:
-    issues = []
-    for header in c.ACCOUNT_COLUMNS[1:]:
-        j = table.find(header)
-        if j is None:
-            continue
-        for i in np.flatnonzero(keep):
-            value = table.rows[i][j]
-            if isinstance(value, str) and len(value) > MAX_TEXT:
-                issues.append(_issue(table, i, j, value[:40] + "...", f"text of {len(value):,} characters is longer than "
-                                     f"Excel's limit of {MAX_TEXT:,} for a cell", f"cut to {MAX_TEXT:,} characters in the output"))
-    return issues
 
 
 def layout_issues(table: Table | None, hidden_action: str) -> list[DataIssue]:
