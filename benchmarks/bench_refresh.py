@@ -26,6 +26,7 @@ import python_calamine  # noqa: E402
 import bench_engine as be  # noqa: E402
 from chs_excel import contract as c  # noqa: E402
 from chs_excel.refresh import refresh_file  # noqa: E402
+from chs_excel.xlsx.package_writer import COMPRESS_LEVEL  # noqa: E402
 from chs_excel.xlsx.styles import Styles, StyleIds  # noqa: E402
 from chs_excel.xlsx.worksheet import worksheet_xml  # noqa: E402
 
@@ -42,7 +43,7 @@ def floor_read(path: Path) -> float:
 def floor_write(sheets, folder: Path) -> float:
     start = time.perf_counter()
     ids = StyleIds(Styles(None))
-    with zipfile.ZipFile(folder / "outputs-only.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+    with zipfile.ZipFile(folder / "outputs-only.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as out:
         for k, sheet in enumerate(sheets, start=1):
             xml, _ = worksheet_xml(sheet, ids)
             out.writestr(f"xl/worksheets/sheet{k}.xml", xml)

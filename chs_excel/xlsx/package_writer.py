@@ -30,6 +30,7 @@ CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 T_STYLES, T_CALC = f"{RELS}/styles", f"{RELS}/calcChain"
+COMPRESS_LEVEL = 1  # deflate level for the parts written: ~5x faster than 6, ~35% larger, same format
 
 
 def _rels(items: list[tuple[str, str, str, bool]]) -> bytes:
@@ -201,14 +202,16 @@ class PackageBookWriter:
             plan.apply(sheets)
 
             def write(temp: Path) -> None:
-                with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+                with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as out:
                     for info in package.infolist():
                         if info.filename in plan.written:
-                            out.writestr(_fresh(info), plan.written.pop(info.filename))
+                            out.writestr(_fresh(info), plan.written.pop(info.filename), zipfile.ZIP_DEFLATED,
+                                         COMPRESS_LEVEL)
                         elif info.filename not in plan.dropped:
                             copy_raw(package, out, info)
                     for name, data in plan.written.items():
-                        out.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+                        out.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED,
+                                     COMPRESS_LEVEL)
 
             atomic_write(self.target, write, backup=self.backup)
 
