@@ -163,3 +163,13 @@ def test_json_config_round_trip_and_errors(tmp_path):
     with pytest.raises(ConfigError) as caught:
         config_from_json(path)
     assert [str(p) for p in caught.value.problems] == ['scorecard.json: metrics[1].weight: weight must be a number of 0 or more, got "heavy"']
+
+
+def test_config_text_is_never_run_as_code(tmp_path):
+    """A name that looks like code or a formula is only ever text."""
+    sneaky = "__import__('os').system('touch pwned') or =cmd|'/C calc'!A0"
+    config = config_from_tables(simple_tables(categories=[[sneaky, 3], ["B", 1]], metrics=[
+        metric_row("m1", sneaky, 1, "categorical", "L1", labels="a=20"),
+        metric_row("m3", "B", 1, "categorical", "L3", labels="a=20")]))
+    assert config.categories[0].name == sneaky
+    assert not (tmp_path / "pwned").exists()
