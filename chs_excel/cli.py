@@ -13,8 +13,9 @@ from pathlib import Path
 
 from chs_excel.config import config_from_json
 from chs_excel.contract import GAP as GAP_SHEET
+from chs_excel.contract import VALIDATION
 from chs_excel.problems import BookError, ConfigError
-from chs_excel.refresh import refresh_file, validate_file
+from chs_excel.refresh import backtest_file, refresh_file, validate_file
 from chs_excel.template import write_template
 
 STEPS = ("reading", "scoring", "writing", "done")
@@ -93,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--top", type=int, default=15, help="how many accounts to show (default 15)")
     g.add_argument("--as-of", type=_date)
     g.add_argument("--config", type=Path)
+    b = sub.add_parser("backtest", help="compare the scores with the Outcomes sheet; write the Validation sheet")
+    b.add_argument("book", type=Path)
+    b.add_argument("--days", type=int, default=90, help="use scores from at least this many days before each outcome")
+    b.add_argument("--as-of", type=_date)
+    b.add_argument("--config", type=Path)
     t = sub.add_parser("template", help="write a new workbook with the example scorecard")
     t.add_argument("path", type=Path)
     d = sub.add_parser("demo", help="copy the template and refresh it")
@@ -141,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "gap":
             summary = validate_file(args.book, config=config, as_of=args.as_of)
             print(gap_table(summary, args.top))
+            return 0
+        if args.command == "backtest":
+            result = backtest_file(args.book, config=config, as_of=args.as_of, days=args.days)
+            print("\n".join(result.lines()))
+            print(f"Wrote the '{VALIDATION}' sheet of {args.book}")
             return 0
         if args.command == "validate":
             summary = validate_file(args.book, config=config, as_of=args.as_of)

@@ -117,6 +117,18 @@ class Playbook:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    account: str
+    outcome: str
+    date: dt.date | None = None
+    location: str = ""
+
+    @property
+    def churned(self) -> bool:
+        return self.outcome == "churned"
+
+
+@dataclass(frozen=True)
 class HealthConfig:
     categories: tuple[Category, ...]
     metrics: tuple[Metric, ...]
@@ -128,6 +140,7 @@ class HealthConfig:
     segment_column_location: str = "Settings"
     benchmarks: tuple[Benchmark, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
 
     def metrics_in(self, category: str) -> list[Metric]:
         return [m for m in self.metrics if m.category == category]
@@ -227,8 +240,8 @@ def label_of(path: Path_) -> str:
 
 NUMBER_KEYS = {"weight", "low", "high", "target", "red_below", "amber_below", "score", "min_coverage"}
 LIST_KEYS = {"cut_points", "scores"}
-DATE_KEYS = {"goal_start", "goal_end", "expires", "as_of"}
-WORD_KEYS = {"measure", "direction", "level", "goal_period"}
+DATE_KEYS = {"goal_start", "goal_end", "expires", "as_of", "date"}
+WORD_KEYS = {"measure", "direction", "level", "goal_period", "outcome"}
 DIRECTION_WORDS = {"higher": "higher", "higher is better": "higher", "up": "higher",
                    "lower": "lower", "lower is better": "lower", "down": "lower"}
 
@@ -387,7 +400,8 @@ def config_dict_from_tables(tables: Mapping[str, Table]) -> tuple[dict, SheetLoc
                                 (c.METRICS, c.METRIC_COLUMNS, "metrics"),
                                 (c.OVERRIDES, c.OVERRIDE_COLUMNS, "overrides"),
                                 (c.BENCHMARKS, c.BENCHMARK_COLUMNS, "benchmarks"),
-                                (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS, "playbooks")):
+                                (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS, "playbooks"),
+                                (c.OUTCOMES, c.OUTCOME_COLUMNS, "outcomes")):
         if sheet not in tables:
             continue
         missing = _missing_columns(tables[sheet], columns)
@@ -577,7 +591,9 @@ def _typed(data: dict, locate: Callable[[Path_], str]) -> HealthConfig:
                         as_of=day(settings["as_of"]) if "as_of" in settings else None,
                         segment_column=settings.get("segment_column", "Segment"),
                         segment_column_location=locate(("settings", "segment_column")),
-                        benchmarks=benchmarks, playbooks=playbooks)
+                        benchmarks=benchmarks, playbooks=playbooks,
+                        outcomes=tuple(Outcome(o["account"], o["outcome"], day(o["date"]) if "date" in o else None,
+                                               locate(("outcomes", i))) for i, o in enumerate(data.get("outcomes", []))))
 
 
 def build_config(data: dict, locate: Callable[[Path_], str], earlier: list[Problem] | None = None) -> HealthConfig:

@@ -24,6 +24,8 @@ HISTORY = "Metric History"
 OVERRIDES = "Overrides"
 BENCHMARKS = "Benchmarks"
 PLAYBOOKS = "Playbooks"
+OUTCOMES = "Outcomes"
+VALIDATION = "Validation"
 INSTRUCTIONS = "Instructions"
 SCORES = "Scores"
 GAP = "Benchmark Gap"
@@ -31,9 +33,10 @@ DISTRIBUTION = "Distribution"
 SCORE_HISTORY = "Score History"
 DATA_ISSUES = "Data Issues"
 
-INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, SCORE_HISTORY)
+INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY)
 REQUIRED_SHEETS = (CATEGORIES, METRICS, ACCOUNTS)
-OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)
+OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)  # written by every refresh
+OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION,)  # every sheet chs-excel writes (Validation on request)
 
 METRIC_COLUMNS = (
     Column("Metric", "name", True, "Name shown in Scores, e.g. 'Monthly active users'"),
@@ -106,6 +109,12 @@ PLAYBOOK_COLUMNS = (
     Column("Actions", "actions", True, "What the CSM does, in words"),
     Column("Owner", "owner", False, "Who runs the play"),
     Column("Link", "link", False, "https://..., mailto:... or a place in this workbook such as Playbooks!A2"),
+)
+
+OUTCOME_COLUMNS = (
+    Column("Account ID", "account", True, "An Account ID from Accounts"),
+    Column("Outcome", "outcome", True, "churned, renewed or expanded"),
+    Column("Outcome date", "date", False, "When it happened (the backtest then uses a score from before it)"),
 )
 
 ACCOUNT_ID = "Account ID"

@@ -19,7 +19,7 @@ from xlwings import Book, arg, func, script
 from chs_excel import sheet_functions as sf
 from chs_excel.book.live import XlwingsBookReader, XlwingsBookWriter
 from chs_excel.problems import BookError, ConfigError
-from chs_excel.refresh import RefreshSummary, refresh
+from chs_excel.refresh import RefreshSummary, backtest, refresh
 
 ACCOUNTS = "Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:L61), or data rows with the header passed as the last argument"
 METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:S8)"
@@ -150,3 +150,15 @@ def validate_config(book: Book):
     issues = "\n".join(f"{i.cell}: {i.problem}" for i in summary.issues[:15])
     _alert(book, f"The scorecard is valid; {summary.accounts} accounts can be scored.\n"
                  f"{len(summary.issues)} data issue(s)." + (f"\n{issues}" if issues else ""), "chs-excel: validate")
+
+
+@script
+def run_backtest(book: Book):
+    """Backtest: compare the scores with the Outcomes sheet and rewrite the Validation sheet."""
+    try:
+        result = backtest(XlwingsBookReader(book), XlwingsBookWriter(book))
+    except (ConfigError, BookError) as exc:
+        problems = getattr(exc, "problems", [exc])
+        _alert(book, "\n".join(str(p) for p in problems[:15]), "chs-excel: backtest")
+        return
+    _alert(book, "\n".join(result.lines()), "chs-excel: backtest")

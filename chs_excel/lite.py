@@ -21,7 +21,7 @@ REQUIREMENTS = ["numpy", "pandas", "jsonschema"]
 LEFT_OUT = {"cli.py", "template.py", "addin.py", "lite.py", "book/file_reader.py", "book/atomic.py", "book/package.py",
             "xlsx/__init__.py", "xlsx/styles.py", "xlsx/worksheet.py", "xlsx/chart.py", "xlsx/package_writer.py"}
 EXPORTS = ["health_score", "health_band", "category_score", "metric_score", "health_gap", "health_drivers",
-           "refresh_scores", "validate_config"]
+           "refresh_scores", "validate_config", "run_backtest"]
 
 
 def bundle() -> bytes:

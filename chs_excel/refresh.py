@@ -118,6 +118,35 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
     return summary
 
 
+def backtest(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
+             as_of: dt.date | None = None, days: int = 90):
+    """Score the accounts, compare the scores with the Outcomes sheet and write the Validation sheet."""
+    from chs_excel import history
+    from chs_excel.validation import build_validation
+
+    tables, config = load(reader, config)
+    day = resolve_as_of(config, as_of)
+    data, labels, issues, problems = scoring_input(tables, config, day)
+    if problems:
+        raise ConfigError(problems)
+    result = score(config, data)
+    past = history.read_history(tables.get(c.SCORE_HISTORY))
+    report = build_validation(config, result, labels, day, past, days)
+    if writer is not None:
+        writer.write([report.sheet])
+    return report
+
+
+def backtest_file(book: str | Path, *, config: HealthConfig | None = None, as_of: dt.date | None = None,
+                  days: int = 90):
+    from chs_excel.book.file_reader import FileBookReader
+    from chs_excel.xlsx.package_writer import PackageBookWriter
+
+    book = Path(book)
+    with FileBookReader(book) as reader:
+        return backtest(reader, PackageBookWriter(book, book), config=config, as_of=as_of, days=days)
+
+
 def validate_file(book: str | Path, *, config: HealthConfig | None = None,
                   as_of: dt.date | None = None) -> RefreshSummary:
     """Everything a refresh checks, without writing anything."""

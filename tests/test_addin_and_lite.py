@@ -115,7 +115,7 @@ def test_lite_files_work_without_the_file_only_dependencies(tmp_path, capsys):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     functions = ["CATEGORY_SCORE", "HEALTH_BAND", "HEALTH_DRIVERS", "HEALTH_GAP", "HEALTH_SCORE", "METRIC_SCORE"]
-    assert lines[0] == f"{functions} {['refresh_scores', 'validate_config']}"
+    assert lines[0] == f"{functions} {['refresh_scores', 'run_backtest', 'validate_config']}"
     assert ast.literal_eval(lines[1]) == [[60]]
 
 

@@ -88,11 +88,25 @@ class XlwingsBookWriter:
         columns = list(frame.columns)
         n, width, head = len(frame), len(columns), out.header_row
         data = [frame[col].to_numpy(dtype=object) for col in columns]
-        preamble = [[_cell_value(v) for v in row] + [None] * (width - len(row)) for row in out.preamble]
-        values = preamble + [[str(col) for col in columns]] + [[_cell_value(col[r]) for col in data] for r in range(n)]
+        width = max([width] + [len(r) for r in out.preamble + out.postscript])
+        pad = [None] * width
+
+        def loose(rows):
+            return [([_cell_value(v) for v in row] + pad)[:width] for row in rows]
+        values = loose(out.preamble) + [([str(col) for col in columns] + pad)[:width]]
+        values += [([_cell_value(col[r]) for col in data] + pad)[:width] for r in range(n)]
+        if out.postscript:
+            values += [pad[:]] + loose(out.postscript)
         sheet["A1"].value = values
-        if out.preamble:
-            sheet["A1"].font.bold = True
+        for row in range(1, len(values) + 1):
+            style = out.style_of(row) if row < head or row >= out.postscript_row else ""
+            if style == "title":
+                sheet.range((row, 1)).font.bold = True
+            elif style == "header":
+                band = sheet.range((row, 1), (row, width))
+                band.color = HEADER_COLOR
+                band.font.bold = True
+                band.font.color = "#FFFFFF"
         header = sheet.range((head, 1), (head, width))
         header.color = HEADER_COLOR
         header.font.bold = True
@@ -122,8 +136,9 @@ class XlwingsBookWriter:
         if last - first + 1 != len(spec.value_columns) or label != first - 1:
             return  # the live chart API takes one contiguous block: labels then values
         source = sheet.range((head, label), (head + n, last))
-        sheet.charts.add(width=480, height=40 + 22 * n, chart_type="bar_stacked_100" if spec.percent else "bar_stacked",
-                         source=source, anchor=sheet[spec.anchor])
+        shape = "bar" if spec.horizontal else "column"
+        kind = (f"{shape}_stacked_100" if spec.percent else f"{shape}_stacked") if spec.stacked else f"{shape}_clustered"
+        sheet.charts.add(width=480, height=max(200, 40 + 22 * n), chart_type=kind, source=source, anchor=sheet[spec.anchor])
 
     def _colour(self, sheet, out: OutputSheet, columns: list, head: int, n: int) -> None:
         banded = {}

@@ -114,7 +114,11 @@ class BarChart:
     value_columns: tuple[str, ...]
     colors: tuple[str, ...]
     anchor: str  # top-left cell, e.g. "L2"
-    percent: bool = True
+    percent: bool = True          # stacked to 100% (False with stacked=False: side by side)
+    stacked: bool = True
+    horizontal: bool = True       # bars (True) or columns (False)
+    point_colors: tuple[str, ...] = ()  # one colour per bar, for a single series
+    value_format: str = "0%"
 
 
 SAFE_LINK = re.compile(r"^(https://|http://|mailto:)[^\s\"<>]+$")
@@ -142,10 +146,20 @@ class OutputSheet:
     preamble: list[list] = field(default_factory=list)
     links: dict[str, list[str | None]] = field(default_factory=dict)
     charts: list[BarChart] = field(default_factory=list)
+    postscript: list[list] = field(default_factory=list)  # rows after the table, one blank row between
+    row_styles: dict[int, str] = field(default_factory=dict)  # Excel row -> "title" or "header" (preamble/postscript)
 
     @property
     def header_row(self) -> int:
         return len(self.preamble) + 1
+
+    @property
+    def postscript_row(self) -> int:
+        """Excel row of the first postscript row."""
+        return self.header_row + len(self.frame) + 2
+
+    def style_of(self, row: int) -> str:
+        return self.row_styles.get(row, "title" if row == 1 and self.preamble else "")
 
 
 def link_kind(target: str | None) -> str:

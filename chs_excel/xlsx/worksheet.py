@@ -68,12 +68,16 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
     columns = list(frame.columns)
     width, n, head = max(len(columns), max((len(r) for r in sheet.preamble), default=0), 1), len(frame), sheet.header_row
     letters = np.array([column_letter(j + 1) for j in range(width)], dtype=object)
-    rows_xml: list[str] = []
-    for r, row in enumerate(sheet.preamble, start=1):
+    width = max(width, max((len(r) for r in sheet.postscript), default=0))
+    letters = np.array([column_letter(j + 1) for j in range(width)], dtype=object)
+    styled = {"title": ids.title, "header": ids.header, "": 0}
+
+    def loose_row(r: int, row: list) -> str:
         refs = letters[:len(row)] + str(r)
-        style = np.full(len(row), ids.title if r == 1 else 0)
-        cells = _cells(np.array(row, dtype=object), refs, _style_attr(style))
-        rows_xml.append(f'<row r="{r}">' + "".join(cells) + "</row>")
+        style = np.full(len(row), styled[sheet.style_of(r)])
+        return f'<row r="{r}">' + "".join(_cells(np.array(row, dtype=object), refs, _style_attr(style))) + "</row>"
+
+    rows_xml: list[str] = [loose_row(r, row) for r, row in enumerate(sheet.preamble, start=1) if row]
     header = _cells(np.array([str(c) for c in columns], dtype=object), letters[:len(columns)] + str(head),
                     _style_attr(np.full(len(columns), ids.header)))
     rows_xml.append(f'<row r="{head}" ht="30" customHeight="1">' + "".join(header) + "</row>")
@@ -97,16 +101,20 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
                 style[linked] = ids.link
             body = body + _cells(values, letters[j] + numbers, _style_attr(style))
         rows_xml.append("".join((body + "</row>").tolist()))
+    rows_xml += [loose_row(sheet.postscript_row + k, row) for k, row in enumerate(sheet.postscript) if row]
+    end_row = sheet.postscript_row + len(sheet.postscript) - 1 if sheet.postscript else head + n
     last_col = letters[len(columns) - 1] if columns else "A"
     parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">',
-             f'<dimension ref="A1:{last_col}{head + n}"/>', _views(sheet.freeze), _cols(sheet, columns),
+             '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',  # printed landscape, one page wide
+             f'<dimension ref="A1:{letters[width - 1]}{end_row}"/>', _views(sheet.freeze), _cols(sheet, columns),
              "<sheetData>", *rows_xml, "</sheetData>"]
     if n:
         parts.append(f'<autoFilter ref="A{head}:{last_col}{head + n}"/>')
         parts.append(_conditional_formats(sheet, columns, head, n, ids))
     links_xml, external = _hyperlinks(sheet, columns, head)
     parts.append(links_xml)
-    parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    parts.append('<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>')
+    parts.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
     if drawing_rel:
         parts.append(f'<drawing r:id="{drawing_rel}"/>')
     parts.append("</worksheet>")
