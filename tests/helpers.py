@@ -49,14 +49,16 @@ def simple_tables(metrics=None, categories=None, settings=None, overrides=None) 
     return tables
 
 
-def write_book(path: Path, sheets: dict[str, list[list]]) -> Path:
-    """A workbook with one sheet per entry, rows written from A1."""
+def write_book(path: Path, sheets: dict[str, list[list]], after=None) -> Path:
+    """A workbook with one sheet per entry, rows written from A1; ``after(workbook)`` may add more before saving."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, rows in sheets.items():
         ws = wb.create_sheet(name)
         for row in rows:
             ws.append(row)
+    if after:
+        after(wb)
     wb.save(path)
     return path
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from helpers import write_book
+
 from chs_excel import contract as c
 from chs_excel.cli import main
 from chs_excel.problems import BookError, ConfigError
@@ -53,16 +55,7 @@ def build(path: Path, change=None, after=None) -> Path:
     sheets = base_sheets()
     if change:
         change(sheets)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    if after:
-        after(wb)
-    wb.save(path)
-    return path
+    return write_book(path, sheets, after)
 
 
 def cell(sheet, ref, value):
