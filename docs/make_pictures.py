@@ -46,8 +46,30 @@ def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, column
     if not pdf.exists():
         raise RuntimeError(f"LibreOffice did not render {sheet}")
     target = out / f"{sheet.replace(' ', '_').lower()}"
-    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-x", "60", "-y", "90", "-W", "1180", "-H", "720" if rows > 30 else "330", "-singlefile", str(pdf), str(target)], check=True)
+    box = _content_box(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-x", str(box[0]), "-y", str(box[1]),
+                    "-W", str(box[2]), "-H", str(box[3]), "-singlefile", str(pdf), str(target)], check=True)
     return target.with_suffix(".png")
+
+
+DPI = 110
+
+
+def _content_box(pdf: Path, margin: int = 12) -> tuple[int, int, int, int]:
+    """x, y, width, height of the non-white part of page 1 at DPI (read from an uncompressed PPM render)."""
+    ppm = pdf.with_suffix("")
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", str(pdf), str(ppm)], check=True)
+    data = ppm.with_suffix(".ppm").read_bytes()
+    parts = data.split(maxsplit=4)
+    width, height, pixels = int(parts[1]), int(parts[2]), parts[4]
+    import numpy as np
+    image = np.frombuffer(pixels[:width * height * 3], dtype=np.uint8).reshape(height, width, 3)
+    ink = np.argwhere(image.min(axis=2) < 245)
+    if not len(ink):
+        return 0, 0, width, height
+    (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0)
+    x, y = max(0, left - margin), max(0, top - margin)
+    return x, y, min(width, right + margin) - x, min(height, bottom + margin) - y
 
 
 def main() -> None:
