@@ -141,7 +141,10 @@ def build_validation(config: HealthConfig, result: ScoreResult, labels: pd.DataF
         table = bt.churn_table(groups, churned)
         section(title, [title.split(" by ")[1].capitalize(), "Accounts", "Churned", "Churn rate"],
                 [[g, int(r["Accounts"]), int(r["Churned"]), _pct(r["Churn rate"])] for g, r in table.iterrows()])
-    section("Which signals carry information (AUC of each alone)", ["Signal", "Level", "AUC", "Reading"],
+    signal_title = "Which signals carry information (AUC of each alone)"
+    if use_history:
+        signal_title += ": categories from Score History, metrics from today's scores (history keeps no metric scores)"
+    section(signal_title, ["Signal", "Level", "AUC", "Reading"],
             [[name, level, _round(value), bt.auc_reading(value)] for name, level, value in signals])
     dates = sorted(set(history_frame[history.DATE])) if len(history_frame) else []
     psi_rows = []

@@ -314,3 +314,35 @@ def test_formula_without_saved_value_in_input_is_a_data_issue(template):
     assert flagged[0].value.startswith("(formula with no saved value")
     assert flagged[0].problem == "a formula with no saved value"
     assert openpyxl.load_workbook(template)["Accounts"]["K2"].value == "=3+4"
+
+
+def test_calc_chain_entries_of_a_replaced_sheet_are_dropped(tmp_path):
+    """A user's old sheet called Scores, with formulas, is replaced; the calculation chain forgets its cells."""
+    book = write_template(tmp_path / "book.xlsx")
+    wb = openpyxl.load_workbook(book)
+    wb.create_sheet(c.SCORES)["A1"] = "=1+1"
+    wb["Instructions"]["B1"] = "=2+2"
+    wb.save(book)
+    names = openpyxl.load_workbook(book).sheetnames
+    scores_id, instructions_id = names.index(c.SCORES) + 1, names.index("Instructions") + 1
+    chain = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<c r="A1" i="{scores_id}"/><c r="A2"/><c r="B1" i="{instructions_id}"/></calcChain>')
+    patched = tmp_path / "patched.xlsx"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>')
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdCalc" Type="http://schemas.openxmlformats'
+                                    b'.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/></Relationships>')
+            out.writestr(info, data)
+        out.writestr("xl/calcChain.xml", chain)
+    refresh_file(patched)
+    with zipfile.ZipFile(patched) as z:
+        kept = z.read("xl/calcChain.xml").decode()
+    # A1 and A2 (i omitted: same sheet as before) belonged to the old Scores sheet; B1 of Instructions stays
+    assert re.findall(r"<c [^>]*/>", kept) == [f'<c r="B1" i="{instructions_id}"/>']
+    assert openpyxl.load_workbook(patched)["Instructions"]["B1"].value == "=2+2"
