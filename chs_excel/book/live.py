@@ -7,7 +7,10 @@ cells, conditional formats created once per column.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import pandas as pd
 
 from chs_excel.engine import band_labels
 from chs_excel.book.table import EXCEL_ERRORS, OutputSheet, Table, column_letter, link_kind, table_from_grid
@@ -17,6 +20,7 @@ COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?"
               -2146826252: "#NUM!", -2146826265: "#REF!", -2146826273: "#VALUE!"}
 BAND_COLORS = {"Red": ("#FFC7CE", "#9C0006"), "Amber": ("#FFEB9C", "#9C5700"), "Green": ("#C6EFCE", "#006100")}
 HEADER_COLOR = "#1F4E78"
+BAND_RGB = {band: tuple(int(fill[k:k + 2], 16) for k in (1, 3, 5)) for band, (fill, _) in BAND_COLORS.items()}
 MAX_COLOR_CELLS = 10_000  # xlwings' limit for one Range.set_colors call
 
 
@@ -30,10 +34,25 @@ class XlwingsBookReader:
         return [sheet.name for sheet in self.book.sheets]
 
     def read_table(self, sheet: str) -> Table:
+        """The used range as delivered by the engine (raw: xlwings' per-cell cleaning is the slow part).
+
+        Office.js sends blanks as '' and dates as serial numbers; COM sends None, datetimes
+        and error codes as negative ints; the table reader understands all of them.
+        """
         used = self.book.sheets[sheet].used_range
-        grid = used.options(ndim=2, err_to_str=True).value or [[]]
-        grid = [[COM_ERRORS.get(v, v) if isinstance(v, int) and v < -2146820000 else v for v in row] for row in grid]
+        raw = used.raw_value
+        if not isinstance(raw, (list, tuple)):
+            grid = [[raw]]
+        elif raw and not isinstance(raw[0], (list, tuple)):
+            grid = [list(raw)]
+        else:
+            grid = [list(row) for row in raw]
+        if any(type(v) is int and v < -2146820000 for row in grid for v in row):
+            grid = [[COM_ERRORS.get(v, v) if type(v) is int else v for v in row] for row in grid]
         return table_from_grid(sheet, grid, used.row, used.column)
+
+
+EPOCH = dt.datetime(1899, 12, 30)
 
 
 def _cell_value(value):
@@ -44,7 +63,20 @@ def _cell_value(value):
         value = value.item()
     if isinstance(value, str) and (value[:1] in ("=", "+", "-", "@") or value in EXCEL_ERRORS):
         return "'" + value  # the apostrophe makes Excel keep it as text
+    if isinstance(value, (dt.date, pd.Timestamp)):  # raw writes take dates as serial numbers
+        moment = pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
+        return (moment - EPOCH).total_seconds() / 86400
     return value
+
+
+def _column_values(series: pd.Series) -> list:
+    """One column as Excel values, in bulk: numbers stay numbers, NaN becomes blank, text is made safe."""
+    values = series.to_numpy(dtype=object)
+    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+    if numeric:
+        floats = series.to_numpy(dtype=float)
+        return [None if f != f else f for f in floats.tolist()]
+    return [_cell_value(v) for v in values]
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
@@ -87,17 +119,18 @@ class XlwingsBookWriter:
         frame = out.frame
         columns = list(frame.columns)
         n, width, head = len(frame), len(columns), out.header_row
-        data = [frame[col].to_numpy(dtype=object) for col in columns]
+        data = [_column_values(frame[col]) for col in columns]
         width = max([width] + [len(r) for r in out.preamble + out.postscript])
         pad = [None] * width
+        extra = [None] * (width - len(columns))
 
         def loose(rows):
             return [([_cell_value(v) for v in row] + pad)[:width] for row in rows]
         values = loose(out.preamble) + [([str(col) for col in columns] + pad)[:width]]
-        values += [([_cell_value(col[r]) for col in data] + pad)[:width] for r in range(n)]
+        values += [list(row) + extra for row in zip(*data)] if columns else []
         if out.postscript:
             values += [pad[:]] + loose(out.postscript)
-        sheet["A1"].value = values
+        sheet.range((1, 1), (len(values), width)).raw_value = values  # one write, no per-cell conversion
         for row in range(1, len(values) + 1):
             style = out.style_of(row) if row < head or row >= out.postscript_row else ""
             if style == "title":
@@ -148,10 +181,10 @@ class XlwingsBookWriter:
             banded[columns.index(col)] = out.frame[col].to_numpy(dtype=object)
         for first, last in _runs(sorted(banded)):
             block = np.column_stack([banded[j] for j in range(first, last + 1)])
-            colours = np.vectorize(lambda b: BAND_COLORS[b][0] if b in BAND_COLORS else None, otypes=[object])(block)
+            colours = [[BAND_RGB.get(b) for b in row] for row in block.tolist()]
             step = max(1, MAX_COLOR_CELLS // (last - first + 1))
             for start in range(0, n, step):
-                rows = colours[start:start + step].tolist()
+                rows = colours[start:start + step]
                 sheet.range((head + 1 + start, first + 1), (head + start + len(rows), last + 1)).set_colors(rows)
         for j in sorted(banded):
             letter = column_letter(j + 1)
