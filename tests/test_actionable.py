@@ -5,7 +5,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from helpers import metric_row, simple_tables, table
+from helpers import simple_tables, table
 
 from chs_excel import contract as c
 from chs_excel import distribution, history

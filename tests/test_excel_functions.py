@@ -3,7 +3,6 @@
 import asyncio
 import datetime as dt
 
-import pytest
 from helpers import CATEGORY_HEADER, METRIC_HEADER, metric_row
 from office import function_call, sheet_values
 from xlwings import server
