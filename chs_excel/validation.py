@@ -41,6 +41,9 @@ class Backtest:
     def lines(self) -> list[str]:
         def fmt(value, spec):
             return "undefined" if value is None else format(value, spec)
+        if self.accounts == 0:
+            return [f"No account has an outcome to test against: add an '{c.OUTCOMES}' sheet (Account ID, Outcome: "
+                    f"churned / renewed / expanded, Outcome date) and run the backtest again."]
         out = [f"Backtest on {self.accounts} accounts with an outcome ({self.churned} churned). {self.mode}",
                f"AUC {fmt(self.auc, '.3f')} ({bt.auc_reading(self.auc)}), Gini {fmt(self.gini, '.3f')}, "
                f"KS {fmt(self.ks, '.3f')}, top-decile lift {fmt(self.lift, '.2f')}"]
