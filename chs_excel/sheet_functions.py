@@ -19,10 +19,10 @@ import pandas as pd
 from chs_excel import contract as c
 from chs_excel.book.table import Table, table_from_grid
 from chs_excel.config import HealthConfig, config_from_tables
-from chs_excel.engine import ScoreResult, band_of, driver_text, points_lost, score
+from chs_excel.engine import ScoreResult, driver_text, points_lost, score
 from chs_excel.inputs import account_ids, scoring_input
 from chs_excel.problems import ConfigError
-from chs_excel.report import rounded
+from chs_excel.report import rounded, shown_overall
 
 Grid = list[list[Any]]
 _CONFIG_CACHE: OrderedDict[str, HealthConfig] = OrderedDict()
@@ -121,29 +121,27 @@ def health_score(*args, **kwargs) -> Grid:
 
 def health_band(*args, **kwargs) -> Grid:
     s = score_rows(*args, **kwargs)
-    shown = _scores(s.result.overall)
-    bands = pd.Series(band_of(shown.to_numpy(), s.config.bands), index=shown.index)
-    from_override = s.result.overrides.str.contains("Band set to", regex=False)
-    bands[from_override] = s.result.overall_band[from_override]
-    return _per_row(s, bands.replace("", None))
+    _, band = shown_overall(s.config, s.result)
+    return _per_row(s, band.replace("", None))
+
+
+def _named(s: Scored, requested: str, kind: str, scores: pd.DataFrame) -> Grid:
+    """One category's or metric's scores, found by name ignoring case and spaces."""
+    names = {str(name).casefold(): name for name in scores.columns}
+    name = names.get(str(requested).strip().casefold())
+    if name is None:
+        return [[f'unknown {kind} "{requested}" (known: {", ".join(map(str, scores.columns))})']]
+    return _per_row(s, _scores(scores[name]))
 
 
 def category_score(accounts, category: str, *args, **kwargs) -> Grid:
     s = score_rows(accounts, *args, **kwargs)
-    names = {cat.name.casefold(): cat.name for cat in s.config.categories}
-    name = names.get(str(category).strip().casefold())
-    if name is None:
-        return [[f'unknown category "{category}" (known: {", ".join(names.values())})']]
-    return _per_row(s, _scores(s.result.category_scores[name]))
+    return _named(s, category, "category", s.result.category_scores)
 
 
 def metric_score(accounts, metric: str, *args, **kwargs) -> Grid:
     s = score_rows(accounts, *args, **kwargs)
-    names = {m.name.casefold(): m.name for m in s.config.metrics}
-    name = names.get(str(metric).strip().casefold())
-    if name is None:
-        return [[f'unknown metric "{metric}" (known: {", ".join(names.values())})']]
-    return _per_row(s, _scores(s.result.metric_scores[name]))
+    return _named(s, metric, "metric", s.result.metric_scores)
 
 
 def health_gap(accounts, benchmark, *args, **kwargs) -> Grid:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from chs_excel.engine import band_labels
-from chs_excel.book.table import EXCEL_ERRORS, OutputSheet, Table, column_letter, link_kind, table_from_grid
+from chs_excel.book.table import (EXCEL_ERRORS, OutputSheet, Table, band_rules, column_letter, label_rules, link_kind,
+                                  table_from_grid)
 
 # What classic COM hands over for error cells unless err_to_str is set.
 COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
@@ -190,13 +191,7 @@ class XlwingsBookWriter:
             letter = column_letter(j + 1)
             area, cell = sheet.range(f"{letter}{head + 1}:{letter}{head + n}"), f"{letter}{head + 1}"
             col = columns[j]
-            if col in out.bands:
-                red, amber = out.bands[col]
-                rules = {"Red": f"=AND(ISNUMBER({cell}),{cell}<{red:g})",
-                         "Amber": f"=AND(ISNUMBER({cell}),{cell}>={red:g},{cell}<{amber:g})",
-                         "Green": f"=AND(ISNUMBER({cell}),{cell}>={amber:g})"}
-            else:
-                rules = {band: f'={cell}="{band}"' for band in BAND_COLORS}
+            rules = band_rules(cell, *out.bands[col]) if col in out.bands else label_rules(cell)
             for band, formula in rules.items():
                 fill, font = BAND_COLORS[band]
-                area.conditional_formats.add_custom(formula, fill_color=fill, font_color=font, stop_if_true=True)
+                area.conditional_formats.add_custom("=" + formula, fill_color=fill, font_color=font, stop_if_true=True)

@@ -162,6 +162,18 @@ class OutputSheet:
         return self.row_styles.get(row, "title" if row == 1 and self.preamble else "")
 
 
+def band_rules(cell: str, red_below: float, amber_below: float) -> dict[str, str]:
+    """Conditional-format formulas (without the leading '=') that colour ``cell`` by its band; blanks stay blank."""
+    return {"Red": f"AND(ISNUMBER({cell}),{cell}<{red_below:g})",
+            "Amber": f"AND(ISNUMBER({cell}),{cell}>={red_below:g},{cell}<{amber_below:g})",
+            "Green": f"AND(ISNUMBER({cell}),{cell}>={amber_below:g})"}
+
+
+def label_rules(cell: str) -> dict[str, str]:
+    """Conditional-format formulas that colour a cell holding the band's name."""
+    return {band: f'{cell}="{band}"' for band in ("Red", "Amber", "Green")}
+
+
 def link_kind(target: str | None) -> str:
     """'external', 'place' or '' (not a link chs-excel will write)."""
     if not target:

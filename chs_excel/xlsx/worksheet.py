@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from chs_excel.book.table import OutputSheet, column_letter, link_kind
+from chs_excel.book.table import OutputSheet, band_rules, column_letter, label_rules, link_kind
 from chs_excel.engine import band_labels
 from chs_excel.xlsx.styles import StyleIds
 
@@ -147,12 +147,9 @@ def _conditional_formats(sheet: OutputSheet, columns: list, head: int, n: int, i
         letter = column_letter(j)
         first = f"{letter}{head + 1}"
         if col in sheet.bands:
-            red, amber = sheet.bands[col]
-            rules = {"Red": f"AND(ISNUMBER({first}),{first}<{red:g})",
-                     "Amber": f"AND(ISNUMBER({first}),{first}>={red:g},{first}<{amber:g})",
-                     "Green": f"AND(ISNUMBER({first}),{first}>={amber:g})"}
+            rules = band_rules(first, *sheet.bands[col])
         elif col in sheet.band_label_columns:
-            rules = {band: f'{first}="{band}"' for band in ids.band_dxf}
+            rules = label_rules(first)
         else:
             continue
         body = ""
