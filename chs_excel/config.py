@@ -20,6 +20,7 @@ import jsonschema
 
 from chs_excel import contract as c
 from chs_excel.book.table import CellError, Table, serial_to_date
+from chs_excel.measures import even_scores
 from chs_excel.problems import ConfigError, Problem, show_value
 
 Path_ = tuple[Any, ...]
@@ -553,7 +554,6 @@ def _typed(data: dict, locate: Callable[[Path_], str]) -> HealthConfig:
         cuts = tuple(m.get("cut_points", ()))
         scores = tuple(m.get("scores", ()))
         if measure == "threshold" and not scores:
-            from chs_excel.measures import even_scores
             scores = tuple(even_scores(len(cuts) + 1, higher))
         low, high = m.get("low"), m.get("high")
         if measure in ("ratio", "goal"):

@@ -25,7 +25,8 @@ class FileBookReader:
 
     def close(self) -> None:
         self._package.close()
-        self._book.close() if hasattr(self._book, "close") else None
+        if hasattr(self._book, "close"):  # python-calamine >= 0.3 holds the file open until closed
+            self._book.close()
 
     def __enter__(self):
         return self
