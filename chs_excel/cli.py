@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from chs_excel import __version__
 from chs_excel.config import config_from_json
 from chs_excel.contract import GAP as GAP_SHEET
 from chs_excel.contract import VALIDATION
@@ -75,6 +76,7 @@ def gap_table(summary, top: int) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chs-excel", description="Customer health scores in an Excel workbook.")
+    p.add_argument("--version", action="version", version=f"chs-excel {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("refresh", help="score the accounts and write the Scores and Data Issues sheets")
     r.add_argument("book", type=Path)
@@ -101,10 +103,16 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--config", type=Path)
     t = sub.add_parser("template", help="write a new workbook with the example scorecard")
     t.add_argument("path", type=Path)
+    t.add_argument("--force", action="store_true", help="replace PATH if it exists (default: refuse)")
     d = sub.add_parser("demo", help="copy the template and refresh it")
     d.add_argument("path", type=Path, nargs="?", default=Path("chs-excel-demo.xlsx"))
+    d.add_argument("--force", action="store_true", help="replace PATH if it exists (default: refuse)")
     a = sub.add_parser("addin", help="write the Health Score ribbon add-in (chs_excel_addin.xlam) for desktop Excel")
     a.add_argument("path", type=Path, nargs="?", default=Path("."), help="a folder (default: here)")
+    a.add_argument("--interpreter", metavar="PYTHON", help="the Python that Excel on this platform runs (default: "
+                   "the one running this command, which has chs-excel installed)")
+    a.add_argument("--interpreter-win", metavar="PYTHON", help="set Interpreter_Win (Excel on Windows)")
+    a.add_argument("--interpreter-mac", metavar="PYTHON", help="set Interpreter_Mac (Excel on Mac)")
     lt = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
     lt.add_argument("folder", type=Path, nargs="?", default=Path("chs-excel-lite"))
     return p
@@ -118,23 +126,30 @@ def _template_file() -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command in ("template", "demo") and args.path.exists() and not args.force:
+            print(f"chs-excel: {args.path} already exists; pass --force to replace it (nothing was written)",
+                  file=sys.stderr)
+            return 1
         if args.command == "template":
             print(f"Wrote {write_template(args.path)}")
             return 0
         if args.command == "addin":
-            from chs_excel.addin import write_addin
+            from chs_excel.addin import conf_settings, describe, write_addin
+            chosen = (args.interpreter, args.interpreter_win, args.interpreter_mac)
             try:
-                target = write_addin(args.path)
+                target = write_addin(args.path, *chosen)
             except ValueError as exc:
                 print(f"chs-excel: {exc}", file=sys.stderr)
                 return 2
-            print(f"Wrote {target}\n{ADDIN_STEPS}")
+            print("\n".join([f"Wrote {target}", *describe(conf_settings(*chosen)), ADDIN_STEPS]))
             return 0
         if args.command == "lite":
             from chs_excel.lite import write_lite
             files = write_lite(args.folder)
             print("Wrote " + " and ".join(str(f) for f in files))
-            print("In Excel: Home > Add-ins > xlwings Lite; paste main.py and requirements.txt into its editor.")
+            print("In Excel: Home > Add-ins > xlwings Lite. Paste main.py into its main.py tab. ADD the lines of "
+                  "requirements.txt to its requirements.txt tab: keep Lite's own lines, replace only an older "
+                  "xlwings line. Then restart xlwings Lite.")
             return 0
         if args.command == "demo":
             shipped = _template_file()

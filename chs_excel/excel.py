@@ -45,10 +45,11 @@ def _excel_safe(fn):
 
 
 def _common_args(fn):
-    """The argument help shared by every function, shown in Excel's function wizard."""
+    """The range arguments, taken raw: xlwings' per-cell conversion costs seconds on a large table, and
+    :func:`chs_excel.book.cells.clean_grid` turns every client's shapes into clean cells in one pass."""
     for name, doc in (("accounts", ACCOUNTS), ("metrics", METRICS), ("categories", CATEGORIES),
                       ("settings", SETTINGS), ("history", HISTORY), ("overrides", OVERRIDES), ("header", HEADER)):
-        fn = arg(name, ndim=2, err_to_str=True, doc=doc)(fn)
+        fn = arg(name, "raw", doc=doc)(fn)
     return fn
 
 
@@ -88,7 +89,7 @@ def metric_score(accounts, metric, metrics, categories, settings=None, history=N
 
 @func
 @_common_args
-@arg("benchmark", ndim=2, doc="The benchmark score: one number, or one per account row")
+@arg("benchmark", "raw", doc="The benchmark score: one number, or one per account row")
 @_excel_safe
 def health_gap(accounts, benchmark, metrics, categories, settings=None, history=None, overrides=None, header=None):
     """Overall score minus the benchmark for each account row: negative means below benchmark."""

@@ -261,15 +261,16 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
     periods = pd.Series(pd.NaT, index=get["Period"].index, dtype="datetime64[ns]")
     dated = period_kinds == DATE
     if dated.any():
-        periods[dated] = pd.to_datetime(get["Period"][dated].map(lambda v: None if isinstance(v, dt.time) else v),
-                                        errors="coerce")
+        periods[dated] = _wall_clock(pd.to_datetime(get["Period"][dated].map(lambda v: None if isinstance(v, dt.time) else v),
+                                                    errors="coerce", utc=True))
     serial = period_kinds == NUMBER  # Office.js sends date cells as serial numbers
     if serial.any():
         days = get["Period"][serial].to_numpy(dtype=float)
         periods[serial] = pd.to_datetime(np.where((days >= 1) & (days < 2958466), days, np.nan), unit="D", origin="1899-12-30")
     text_period = period_kinds == TEXT
     if text_period.any():
-        periods[text_period] = pd.to_datetime(get["Period"][text_period].map(str.strip), errors="coerce", format="mixed")
+        periods[text_period] = _wall_clock(pd.to_datetime(get["Period"][text_period].map(str.strip), errors="coerce",
+                                                          format="mixed", utc=True))
     values, bad = numbers(get["Value"])
     known = ids.isin(accounts).to_numpy()
     p_j, v_j, a_j = positions["Period"], positions["Value"], positions["Account ID"]
@@ -306,6 +307,11 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
     problems = [Problem(m.source_location, f'trend source "{m.source}" has no rows in the "Column" column of {c.HISTORY}')
                 for m in trend_metrics if m.source.strip().casefold() not in present]
     return trends, issues, problems
+
+
+def _wall_clock(moments: pd.Series) -> pd.Series:
+    """Parsed with utc=True (so mixed naive and zoned values never raise), shown as naive wall-clock time."""
+    return moments.dt.tz_localize(None)
 
 
 def scoring_input(tables: dict[str, Table], config: HealthConfig, as_of: dt.date

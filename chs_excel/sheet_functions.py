@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
+from chs_excel.book.cells import clean_grid
 from chs_excel.book.table import Table, table_from_grid
 from chs_excel.config import HealthConfig, config_from_tables
 from chs_excel.engine import ScoreResult, driver_text, points_lost, score
@@ -29,14 +30,8 @@ _CONFIG_CACHE: OrderedDict[str, HealthConfig] = OrderedDict()
 
 
 def as_grid(values) -> Grid:
-    """Excel input as a 2-D list: a scalar becomes [[x]], a 1-D row becomes [row]."""
-    if values is None:
-        return []
-    if not isinstance(values, (list, tuple)):
-        return [[values]]
-    if values and not isinstance(values[0], (list, tuple)):
-        return [list(values)]
-    return values if isinstance(values, list) and all(isinstance(row, list) for row in values) else [list(r) for r in values]
+    """Excel input from any client as a 2-D list of clean cells (see :mod:`chs_excel.book.cells`)."""
+    return clean_grid(values)
 
 
 def _table(sheet: str, values) -> Table | None:

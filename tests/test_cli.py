@@ -62,3 +62,41 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["refresh", "x.xlsx", "--as-of", "yesterday"])
     assert caught.value.code == 2
+
+
+def test_version(capsys):
+    import chs_excel
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chs-excel {chs_excel.__version__}"
+
+
+@pytest.mark.parametrize("command", ["template", "demo"])
+def test_template_and_demo_refuse_an_existing_file(tmp_path, capsys, command):
+    book = tmp_path / "book.xlsx"
+    book.write_bytes(b"a user's own workbook")
+    assert main([command, str(book)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"chs-excel: {book} already exists; pass --force to replace it (nothing was written)\n"
+    assert captured.out == ""
+    assert book.read_bytes() == b"a user's own workbook"
+
+
+def test_demo_refuses_its_default_file_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    before = (tmp_path / "chs-excel-demo.xlsx").read_bytes()
+    assert main(["demo"]) == 1
+    assert "chs-excel-demo.xlsx already exists; pass --force" in capsys.readouterr().err
+    assert (tmp_path / "chs-excel-demo.xlsx").read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["template", "demo"])
+def test_force_replaces_an_existing_file(tmp_path, capsys, command):
+    book = tmp_path / "book.xlsx"
+    book.write_bytes(b"old")
+    assert main([command, str(book), "--force"]) == 0
+    assert c.METRICS in openpyxl.load_workbook(book).sheetnames
+    if command == "demo":
+        assert c.SCORES in openpyxl.load_workbook(book).sheetnames

@@ -4,7 +4,7 @@ import asyncio
 import datetime as dt
 
 from helpers import CATEGORY_HEADER, METRIC_HEADER, metric_row
-from office import function_call, sheet_values
+from client_shapes import function_call, sheet_values
 from xlwings import server
 
 from chs_excel import excel

@@ -5,7 +5,7 @@ import asyncio
 import openpyxl
 import pytest
 import xlwings as xw
-from office import book_json
+from client_shapes import book_payload as book_json
 from xlwings import server
 
 from chs_excel import contract as c

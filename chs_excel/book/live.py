@@ -13,12 +13,10 @@ import numpy as np
 import pandas as pd
 
 from chs_excel.engine import band_labels
+from chs_excel.book.cells import clean_grid
 from chs_excel.book.table import (EXCEL_ERRORS, OutputSheet, Table, band_rules, column_letter, label_rules, link_kind,
                                   table_from_grid)
 
-# What classic COM hands over for error cells unless err_to_str is set.
-COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
-              -2146826252: "#NUM!", -2146826265: "#REF!", -2146826273: "#VALUE!"}
 BAND_COLORS = {"Red": ("#FFC7CE", "#9C0006"), "Amber": ("#FFEB9C", "#9C5700"), "Green": ("#C6EFCE", "#006100")}
 HEADER_COLOR = "#1F4E78"
 BAND_RGB = {band: tuple(int(fill[k:k + 2], 16) for k in (1, 3, 5)) for band, (fill, _) in BAND_COLORS.items()}
@@ -35,22 +33,13 @@ class XlwingsBookReader:
         return [sheet.name for sheet in self.book.sheets]
 
     def read_table(self, sheet: str) -> Table:
-        """The used range as delivered by the engine (raw: xlwings' per-cell cleaning is the slow part).
+        """The used range read raw (xlwings' per-cell conversion is the slow part), then cleaned once.
 
-        Office.js sends blanks as '' and dates as serial numbers; COM sends None, datetimes
-        and error codes as negative ints; the table reader understands all of them.
+        Each client sends its own shapes (ISO date text, tz-aware datetimes, error codes,
+        error objects, ...); :func:`~chs_excel.book.cells.clean_grid` makes them the file reader's.
         """
         used = self.book.sheets[sheet].used_range
-        raw = used.raw_value
-        if not isinstance(raw, (list, tuple)):
-            grid = [[raw]]
-        elif raw and not isinstance(raw[0], (list, tuple)):
-            grid = [list(raw)]
-        else:
-            grid = [list(row) for row in raw]
-        if any(type(v) is int and v < -2146820000 for row in grid for v in row):
-            grid = [[COM_ERRORS.get(v, v) if type(v) is int else v for v in row] for row in grid]
-        return table_from_grid(sheet, grid, used.row, used.column)
+        return table_from_grid(sheet, clean_grid(used.raw_value), used.row, used.column)
 
 
 EPOCH = dt.datetime(1899, 12, 30)

@@ -1,15 +1,19 @@
 """Turn 2,000 real accounts of a software vendor into a chs-excel workbook, refresh it and backtest it.
 
-Data: ../shared/data/saas_churn_2000.csv (from square/pysurvival, Apache 2.0), one row per account with a churn flag.
-Run from the repository root:
+Data: saas_churn_2000.csv beside this script (square/pysurvival's churn data set, Apache 2.0: see DATA_LICENSE.md),
+one row per account with a churn flag. From the repository root:
 
-    python examples/saas_churn/build_workbook.py [CSV] [OUT.xlsx]
+    python examples/saas_churn/build_workbook.py                 # writes examples/saas_churn/saas_churn_built.xlsx
+    python examples/saas_churn/build_workbook.py OUT.xlsx [--csv CSV] [--force]
+
+An existing file is never replaced without --force (saas_churn.xlsx, the committed result, included).
 
 The scorecard is deliberately plain (what a CS team would write on day one, not fitted to the outcome):
 product adoption, engagement, support and satisfaction; segments by company size; journey stage from tenure.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import sys
 from pathlib import Path
@@ -24,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 from chs_excel import contract as c  # noqa: E402
 from chs_excel.refresh import backtest_file, refresh_file  # noqa: E402
 
+DATA = HERE / "saas_churn_2000.csv"
+DEFAULT_OUT = HERE / "saas_churn_built.xlsx"
 AS_OF = dt.date(2026, 11, 15)
 CATEGORIES = [("Adoption", 40), ("Engagement", 25), ("Support", 15), ("Satisfaction", 20)]
 PRODUCT = "Active=100; Free-Trial=50; No=1"
@@ -85,15 +91,24 @@ def build(csv: Path, out: Path) -> Path:
     return out
 
 
-def main() -> None:
-    csv = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data" / "saas_churn_2000.csv"
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE / "saas_churn.xlsx"
-    build(csv, out)
-    summary = refresh_file(out)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Build, refresh and backtest the saas_churn example workbook.")
+    p.add_argument("out", type=Path, nargs="?", default=DEFAULT_OUT,
+                   help=f"the workbook to write (default: {DEFAULT_OUT.name} beside this script)")
+    p.add_argument("--csv", type=Path, default=DATA, help=f"the accounts (default: {DATA.name} beside this script)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists (default: refuse)")
+    args = p.parse_args(argv)
+    if args.out.exists() and not args.force:
+        print(f"build_workbook.py: {args.out} already exists; pass --force to replace it (nothing was written)",
+              file=sys.stderr)
+        return 1
+    build(args.csv, args.out)
+    summary = refresh_file(args.out)
     print("\n".join(summary.lines()))
-    result = backtest_file(out)
+    result = backtest_file(args.out)
     print("\n".join(result.lines()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
