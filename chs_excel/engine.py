@@ -72,7 +72,7 @@ def goal_period(metric: Metric, as_of: dt.date) -> tuple[dt.date, dt.date]:
     return start, after - dt.timedelta(days=1)
 
 
-def metric_score(metric: Metric, data: ScoringInput) -> pd.Series:
+def metric_score(metric: Metric, data: ScoringInput) -> np.ndarray:
     """Scores 1-100 of one metric for every account (NaN where it has no data)."""
     acc = data.accounts
     index = acc.index
@@ -159,9 +159,9 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
 
     metric_cols = {}
     for m in config.metrics:
-        s = metric_score(m, data).astype(float)
+        s = np.array(metric_score(m, data), dtype=float)  # a copy: overrides write into it
         apply(s, "metric", m.name)
-        metric_cols[m.name] = s.to_numpy()
+        metric_cols[m.name] = s
     metric_matrix = np.column_stack([metric_cols[m.name] for m in config.metrics]) if config.metrics else np.empty((n, 0))
 
     cats = list(config.categories)

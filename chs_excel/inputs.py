@@ -29,21 +29,21 @@ _KIND_OF_TYPE = {float: NUMBER, int: NUMBER, np.float64: NUMBER, np.int64: NUMBE
                  pd.Timestamp: DATE, CellError: ERROR, str: TEXT}
 
 
-def cell_kinds(raw: pd.Series) -> np.ndarray:
-    """The kind of every cell (NUMBER, BLANK, TEXT, BOOL, DATE, ERROR), by type lookups done in bulk.
+def cell_kinds(raw) -> np.ndarray:
+    """The kind of every cell (NUMBER, BLANK, TEXT, BOOL, DATE, ERROR), by one type lookup per cell.
 
     NaN and blank or whitespace-only text count as BLANK; text that is exactly an
-    Excel error (``#N/A``, as Office.js sends it) counts as ERROR.
+    Excel error (``#N/A``) counts as ERROR.
     """
-    values = pd.Series(raw.to_numpy(dtype=object), dtype=object)
-    kinds = values.map(type).map(_KIND_OF_TYPE).fillna(TEXT).to_numpy(dtype=np.int8)
-    numeric = kinds == NUMBER
-    if numeric.any():
-        nan = np.isnan(values[numeric].to_numpy(dtype=float))
-        kinds[np.flatnonzero(numeric)[nan]] = BLANK
+    values = _objects(raw)
+    kind_of = _KIND_OF_TYPE.get
+    kinds = np.fromiter((kind_of(type(v), TEXT) for v in values), dtype=np.int8, count=len(values))
+    numeric = np.flatnonzero(kinds == NUMBER)
+    if len(numeric):
+        kinds[numeric[np.isnan(values[numeric].astype(float))]] = BLANK
     text = np.flatnonzero(kinds == TEXT)
     if len(text):
-        as_text = [str(v) for v in values.to_numpy()[text]]
+        as_text = [str(v) for v in values[text]]
         kinds[text[np.fromiter((not t.strip() for t in as_text), dtype=bool, count=len(text))]] = BLANK
         kinds[text[np.fromiter((t in EXCEL_ERRORS for t in as_text), dtype=bool, count=len(text))]] = ERROR
     return kinds
@@ -88,16 +88,32 @@ def _raw_frame(table: Table) -> pd.DataFrame:
         else pd.DataFrame(columns=range(len(table.header)), dtype=object)
 
 
+def _objects(raw) -> np.ndarray:
+    """A column of cells as a 1-D object array (no copy when it already is one)."""
+    if isinstance(raw, np.ndarray) and raw.dtype == object:
+        return raw
+    if hasattr(raw, "to_numpy"):
+        return raw.to_numpy(dtype=object)
+    items = list(raw)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _id_text(value, kind: int) -> str:
+    if kind == BLANK:
+        return ""
+    if type(value) is str:
+        return value.strip()
+    if kind == NUMBER and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def account_ids(raw: Iterable) -> list[str]:
     """Account IDs as text: 1001.0 -> "1001", surrounding spaces dropped, blank -> ""."""
-    values = pd.Series(list(raw) if not isinstance(raw, pd.Series) else raw.to_numpy(), dtype=object)
-    kinds = cell_kinds(values)
-    out = pd.Series([v.strip() if type(v) is str else str(v) for v in values.to_numpy()], dtype=object)
-    out[kinds == BLANK] = ""
-    whole = np.flatnonzero(kinds == NUMBER)
-    if len(whole):
-        out.iloc[whole] = values.iloc[whole].map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
-    return out.tolist()
+    values = _objects(raw)
+    return [_id_text(v, k) for v, k in zip(values.tolist(), cell_kinds(values).tolist())]
 
 
 def _issue(table: Table, i: int, j: int, value, problem: str, action: str) -> DataIssue:
@@ -169,7 +185,7 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
                              "skipped this row; the first row for the account is scored"))
     keep = ~(blank | duplicate)
     kinds, _ = _columns_used(config)
-    source: dict[str, pd.Series] = {}
+    source: dict[str, np.ndarray] = {}
     for name, kind in kinds.items():
         j = table.find(name)
         col = raw[j] if j in raw.columns else pd.Series([""] * len(raw), dtype=object)
@@ -179,14 +195,16 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
                 issues.append(_issue(table, i, j, table.rows[i][j], reason(int(bad[i]), table.rows[i][j]), "left the metric out for this account"))
         else:
             ks = cell_kinds(col)
-            values = pd.Series(np.where(ks == TEXT, col.to_numpy(), None), dtype=object)
-            values[ks == NUMBER] = col[ks == NUMBER].map(show_value)
+            cells = col.to_numpy(dtype=object)
+            values = np.where(ks == TEXT, cells, None)
+            for i in np.flatnonzero(ks == NUMBER):
+                values[i] = show_value(cells[i])
             for i in np.flatnonzero(np.isin(ks, (BOOL, DATE, ERROR)) & keep):
                 issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else reason(ERROR, table.rows[i][j]),
                                      "left the metric out for this account"))
-        source[name] = values.reset_index(drop=True)
+        source[name] = values.to_numpy() if isinstance(values, pd.Series) else values
     index = pd.Index(ids[keep].to_numpy(), name=c.ACCOUNT_ID)
-    frame = pd.DataFrame({name: s.to_numpy()[keep] for name, s in source.items()}, index=index)
+    frame = pd.DataFrame({name: v[keep] for name, v in source.items()}, index=index)
     labels = {}
     for header in c.ACCOUNT_COLUMNS[1:]:
         j = table.find(config.segment_column if header == "Segment" else header)
@@ -223,7 +241,7 @@ def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFram
         if m.measure != "categorical":
             continue
         j = table.find(m.source)
-        unknown = unknown_labels(frame[m.source], m.labels).to_numpy()
+        unknown = unknown_labels(frame[m.source].to_numpy(), m.labels)
         known = ", ".join(m.labels)
         for pos in np.flatnonzero(unknown):
             i = rows[pos]

@@ -1,9 +1,10 @@
 """Measure types: each turns one metric's raw values into scores from 1 to 100.
 
-Every function is pure and vectorised: it takes pandas Series (one value per
-account, aligned on the same index) and returns a float Series of scores, with
-NaN where the value is missing or cannot be scored. Nothing here knows about
-sheets, cells or Excel.
+Every function is pure and vectorised: it takes array-likes (numpy arrays or
+pandas Series, one value per account, in the same order) and returns a float
+numpy array of scores, with NaN where the value is missing or cannot be scored.
+Plain numpy keeps one account as cheap as it can be (a single-row worksheet
+function) and a million as fast. Nothing here knows about sheets, cells or Excel.
 """
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ MIN_SCORE = 1.0
 MAX_SCORE = 100.0
 
 
-def linear(values: pd.Series, low: float, high: float, higher_is_better: bool = True) -> pd.Series:
+def _floats(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def linear(values, low: float, high: float, higher_is_better: bool = True) -> np.ndarray:
     """Map ``low..high`` linearly onto 1..100, clamped at both ends.
 
     With ``higher_is_better=False`` the map is reversed: ``low`` scores 100 and
@@ -27,14 +32,13 @@ def linear(values: pd.Series, low: float, high: float, higher_is_better: bool = 
     """
     if high == low:
         raise ValueError("low and high must differ")
-    share = (values.astype(float) - low) / (high - low)
-    share = share.clip(0.0, 1.0)
+    share = np.clip((_floats(values) - low) / (high - low), 0.0, 1.0)
     if not higher_is_better:
         share = 1.0 - share
     return MIN_SCORE + (MAX_SCORE - MIN_SCORE) * share
 
 
-def threshold(values: pd.Series, cut_points: list[float], scores: list[float]) -> pd.Series:
+def threshold(values, cut_points: list[float], scores: list[float]) -> np.ndarray:
     """Score by bands of ordered cut points.
 
     ``scores`` has one more entry than ``cut_points``: a value below the first
@@ -49,11 +53,11 @@ def threshold(values: pd.Series, cut_points: list[float], scores: list[float]) -
     cuts = np.asarray(cut_points, dtype=float)
     if np.any(np.diff(cuts) <= 0):
         raise ValueError("cut points must increase")
-    raw = values.astype(float).to_numpy()
+    raw = _floats(values)
     band = np.searchsorted(cuts, raw, side="right")
     out = np.asarray(scores, dtype=float)[band]
     out[np.isnan(raw)] = np.nan
-    return pd.Series(out, index=values.index)
+    return out
 
 
 def even_scores(n_bands: int, higher_is_better: bool = True) -> list[float]:
@@ -65,28 +69,28 @@ def even_scores(n_bands: int, higher_is_better: bool = True) -> list[float]:
     return ladder if higher_is_better else ladder[::-1]
 
 
-def ratio(numerator: pd.Series, denominator: pd.Series, low: float = 0.0, high: float = 1.0,
-          higher_is_better: bool = True) -> pd.Series:
+def ratio(numerator, denominator, low: float = 0.0, high: float = 1.0,
+          higher_is_better: bool = True) -> np.ndarray:
     """Score ``numerator / denominator`` (e.g. active against purchased users) on ``low..high``.
 
     A zero or missing denominator gives NaN (no score), not infinity.
     """
-    den = denominator.astype(float).where(denominator.astype(float) != 0)
-    return linear(numerator.astype(float) / den, low, high, higher_is_better)
+    den = _floats(denominator)
+    den = np.where(den != 0, den, np.nan)
+    return linear(_floats(numerator) / den, low, high, higher_is_better)
 
 
-def period_change(previous: pd.Series, latest: pd.Series) -> pd.Series:
+def period_change(previous, latest) -> np.ndarray:
     """Relative change from one period to the next: ``(latest - previous) / |previous|``.
 
     A previous value of zero gives NaN: growth from nothing has no meaningful rate.
     """
-    prev = previous.astype(float)
-    prev = prev.where(prev != 0)
-    return (latest.astype(float) - prev) / prev.abs()
+    prev = _floats(previous)
+    prev = np.where(prev != 0, prev, np.nan)
+    return (_floats(latest) - prev) / np.abs(prev)
 
 
-def trend(previous: pd.Series, latest: pd.Series, low: float, high: float,
-          higher_is_better: bool = True) -> pd.Series:
+def trend(previous, latest, low: float, high: float, higher_is_better: bool = True) -> np.ndarray:
     """Score the period-over-period change, mapped like :func:`linear` (e.g. -20%..+20%)."""
     return linear(period_change(previous, latest), low, high, higher_is_better)
 
@@ -103,8 +107,7 @@ def elapsed_share(as_of: dt.date, start: dt.date, end: dt.date) -> float:
     return min(max(done_days / total_days, 0.0), 1.0)
 
 
-def goal(values: pd.Series, target: pd.Series | float, share_elapsed: float, low: float = 0.0,
-         high: float = 1.0) -> pd.Series:
+def goal(values, target, share_elapsed: float, low: float = 0.0, high: float = 1.0) -> np.ndarray:
     """Score attainment against a time-bound goal.
 
     Attainment is the value divided by the part of the target due by now
@@ -112,23 +115,28 @@ def goal(values: pd.Series, target: pd.Series | float, share_elapsed: float, low
     period is 80% attainment. Attainment ``low..high`` maps to 1..100
     (default 0%..100%). Before the period starts nothing is due: NaN.
     """
-    due = (pd.Series(target, index=values.index) if np.isscalar(target) else target).astype(float) * share_elapsed
-    due = due.where(due > 0)
-    return linear(values.astype(float) / due, low, high, True)
+    due = np.broadcast_to(_floats(target), np.shape(values)) * share_elapsed
+    due = np.where(due > 0, due, np.nan)
+    return linear(_floats(values) / due, low, high, True)
 
 
-def categorical(labels: pd.Series, mapping: dict[str, float]) -> pd.Series:
+def categorical(labels, mapping: dict[str, float]) -> np.ndarray:
     """Map labels (e.g. CSM sentiment Green/Amber/Red) to scores.
 
     Matching ignores case and surrounding spaces; an unknown label gives NaN.
     """
     keyed = {str(k).strip().casefold(): float(v) for k, v in mapping.items()}
-    text = labels.astype("string").str.strip().str.casefold()
-    return text.map(keyed).astype(float)
+    nan = float("nan")
+    return np.fromiter((nan if _is_missing(v) else keyed.get(str(v).strip().casefold(), nan) for v in labels),
+                       dtype=float, count=len(labels))
 
 
-def unknown_labels(labels: pd.Series, mapping: dict[str, float]) -> pd.Series:
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def unknown_labels(labels, mapping: dict[str, float]) -> np.ndarray:
     """True where a non-blank label is not in ``mapping`` (to report it as a data issue)."""
     keys = {str(k).strip().casefold() for k in mapping}
-    text = labels.astype("string").str.strip().str.casefold()
-    return (text.notna() & (text != "") & ~text.isin(keys)).fillna(False).astype(bool)
+    text = (None if _is_missing(v) else str(v).strip().casefold() for v in labels)
+    return np.fromiter((bool(t) and t not in keys for t in text), dtype=bool, count=len(labels))
