@@ -51,6 +51,7 @@ PLACEHOLDERS = {"BOOK": "book-with-outcomes.xlsx", "PATH": "given-path.xlsx", "F
 # README commands whose documented exit code is not 0, by their line as written.
 EXIT_CODES: dict[str, int] = {}
 
+SUBCOMMANDS = set(next(a for a in parser()._subparsers._group_actions).choices)
 FENCE = re.compile(r"^\s*(```|~~~)")
 INLINE = re.compile(r"(?<!`)`(chs-excel [^`]+)`(?!`)")
 PLACEHOLDER = re.compile(r"^(<[^>]+>|[A-Z][A-Z0-9_]*)$")
@@ -74,6 +75,8 @@ def readme_commands(text: str) -> tuple[list[str], list[str]]:
         else:
             for span in INLINE.findall(raw):
                 words = shlex.split(span, comments=True)
+                if words[1] not in SUBCOMMANDS and not words[1].startswith("-"):
+                    continue  # text chs-excel prints, e.g. `chs-excel error: …`, not a command
                 (commands if len(words) > 2 else mentions).append(span)
     return commands, mentions
 
