@@ -21,10 +21,13 @@ from chs_excel.template import write_template
 
 STEPS = ("reading", "scoring", "writing", "done")
 ADDIN_STEPS = """Next steps (desktop Excel on Windows or Mac, Python with chs-excel installed):
-  1. xlwings addin install                      (once: the xlwings add-in that runs Python)
-  2. In Excel: File > Options > Add-ins > Manage Excel Add-ins > Browse..., pick chs_excel_addin.xlam
+  1. In Excel: File > Options > Add-ins > Manage Excel Add-ins > Browse..., pick chs_excel_addin.xlam
      (or copy it into Excel's XLSTART folder). A "Health Score" tab appears with a Refresh scores button.
-  3. For =HEALTH_SCORE() and friends: on the xlwings tab set UDF Modules to chs_excel.excel and click Import Functions."""
+     The add-in carries its own copy of xlwings' VBA and runs the Python named above.
+  2. Mac only, once: xlwings runpython install   (Mac Excel starts Python through xlwings' AppleScript file)
+  3. Windows only, for =HEALTH_SCORE() and friends: xlwings addin install, then on the xlwings tab set
+     UDF Modules to chs_excel.excel and click Import Functions.
+  Step by step, with what each message means: docs/excel_setup.md"""
 
 
 def _date(text: str) -> dt.date:

@@ -312,3 +312,32 @@ def test_xlwings_minimum_has_every_api_chs_excel_calls():
     assert "anchor" in inspect.signature(Charts.add).parameters
     pins = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["dependencies"]
     assert f"xlwings>={XLWINGS_MIN}" in [p.replace(" ", "") for p in pins]  # one minimum for desktop and Lite
+
+
+def test_lite_main_scores_the_recorded_office_js_payloads(tmp_path):
+    """main.py (the bundle, not the source tree) on what xlwings Server's Office.js client recorded."""
+    assert main(["lite", str(tmp_path)]) == 0
+    fixtures = Path(__file__).parent / "fixtures" / "clients"
+    probe = textwrap.dedent(f"""
+        import asyncio, json, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import main
+        import xlwings as xw
+        from xlwings import server
+        def load(name):
+            data = json.loads(open({str(fixtures)!r} + "/" + name, encoding="utf-8").read())
+            return data
+        book = xw.Book(json={{k: v for k, v in load("officejs_book.json").items() if not k.startswith("_")}})
+        actions = asyncio.run(server.custom_scripts_call(main, "refresh_scores", typehint_to_value={{xw.Book: book}})).json()["actions"]
+        print(sorted({{a["func"] for a in actions}}))
+        call = load("officejs_function_calls.json")["calls"][0]
+        result = asyncio.run(server.custom_functions_call({{k: v for k, v in call.items() if not k.startswith("_")}}, main))
+        print(sum(isinstance(v, (int, float)) for (v,) in result), len(result))
+    """)
+    env = {"XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    funcs, counts = done.stdout.strip().splitlines()[-2:]
+    assert "alert" not in funcs and "setValues" in funcs and "addSheet" in funcs
+    scored, rows = map(int, counts.split())
+    assert rows == 60 and scored >= 55  # the template's accounts without enough data stay blank
