@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from chs_excel import __version__
-from chs_excel.config import config_from_json
+from chs_excel.config import config_from_json, excel_date_problem
 from chs_excel.contract import GAP as GAP_SHEET
 from chs_excel.contract import VALIDATION
 from chs_excel.problems import BookError, ConfigError
@@ -32,9 +32,13 @@ ADDIN_STEPS = """Next steps (desktop Excel on Windows or Mac, Python with chs-ex
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (use YYYY-MM-DD): {text!r}")
+    wrong = excel_date_problem(day)
+    if wrong:  # Score History would hold a serial number Excel cannot show, and the next refresh would drop it
+        raise argparse.ArgumentTypeError(wrong)
+    return day
 
 
 def _progress(enabled: bool):
@@ -107,6 +111,13 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="write a new workbook with the example scorecard")
     t.add_argument("path", type=Path)
     t.add_argument("--force", action="store_true", help="replace PATH if it exists (default: refuse)")
+    i = sub.add_parser("init", help="add the input sheets (example scorecard, empty Accounts) to your own workbook")
+    i.add_argument("book", type=Path)
+    which = i.add_mutually_exclusive_group()
+    which.add_argument("--example", action="store_true", help="also add the 60 sample accounts, history and overrides")
+    which.add_argument("--accounts", metavar="SHEET", help="read the accounts from this sheet of yours (recorded on "
+                       "Settings; chs-excel never writes it) instead of adding an Accounts sheet")
+    i.add_argument("--backup", action="store_true", help="keep the previous version as BOOK.backup.xlsx")
     d = sub.add_parser("demo", help="copy the template and refresh it")
     d.add_argument("path", type=Path, nargs="?", default=Path("chs-excel-demo.xlsx"))
     d.add_argument("--force", action="store_true", help="replace PATH if it exists (default: refuse)")
@@ -154,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
                   "requirements.txt to its requirements.txt tab: keep Lite's own lines, replace only an older "
                   "xlwings line. Then restart xlwings Lite.")
             return 0
+        if args.command == "init":
+            from chs_excel.init import init_file
+            print("\n".join(init_file(args.book, example=args.example, accounts=args.accounts,
+                                      backup=args.backup).lines()))
+            return 0
         if args.command == "demo":
             shipped = _template_file()
             shutil.copyfile(shipped, args.path) if shipped else write_template(args.path)
@@ -193,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BookError as exc:
         print(f"chs-excel: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file or folder we may not open (e.g. a folder on the way that cannot be entered)
+        where = f" {exc.filename}" if exc.filename else ""
+        why = ("permission denied (you may not open it, or a folder on the way to it)"
+               if isinstance(exc, PermissionError) else exc.strerror or str(exc))
+        print(f"chs-excel: cannot open{where}: {why}; nothing was changed.", file=sys.stderr)
         return 1
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,8 @@ class HealthConfig:
     as_of: dt.date | None = None
     segment_column: str = "Segment"
     segment_column_location: str = "Settings"
+    accounts_sheet: str | None = None  # the sheet holding the accounts, when not "Accounts" (Settings: Accounts sheet)
+    accounts_sheet_location: str = "Settings"
     benchmarks: tuple[Benchmark, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
@@ -191,10 +194,20 @@ def _message_for(error: jsonschema.ValidationError, schema: dict) -> str:
     return message
 
 
+def _finite_number(checker: Any, instance: Any) -> bool:
+    return is_finite_number(instance)
+
+
+# Every "number" in the schema is a finite one: NaN, Infinity (JSON or a cell) and 1e309 are not numbers here.
+ConfigValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number))
+
+
 def schema_problems(data: dict, locate: Callable[[Path_], str]) -> list[Problem]:
     """Validate ``data`` against the schema; one :class:`Problem` per error, in sheet order."""
     schema = load_schema()
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    validator = ConfigValidator(schema, format_checker=jsonschema.FormatChecker())
     problems = []
     for error in validator.iter_errors(data):
         if error.validator in ("if", "allOf") and error.context:
@@ -251,15 +264,30 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not isinstance(value, CellError) and value.strip() == "")
 
 
+def is_finite_number(value: Any) -> bool:
+    """A real, finite number: not TRUE/FALSE, NaN, an infinity, or an integer too big for a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _number(value: Any) -> Any:
-    """Numbers stay; numeric text ("12", "60%") becomes a number; anything else is kept for the schema to reject."""
+    """Numbers stay; numeric text ("12", "60%") becomes a number; anything else is kept for the schema to reject.
+
+    Text that Python would read as NaN or an infinity ("NaN", "inf", "1e309") stays text, so the
+    schema rejects it as "got "NaN"", like any other word.
+    """
     if isinstance(value, bool) or isinstance(value, CellError) or not isinstance(value, str):
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return float(value) if isinstance(value, int) and is_finite_number(value) else value
     text = value.strip().replace(",", "")
     try:
-        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         return value
+    return number if math.isfinite(number) else value
 
 
 def _number_list(value: Any) -> Any:
@@ -460,10 +488,53 @@ def _band_problems(item: Mapping, path: Path_, default: Bands, locate: Callable)
                                    f"Amber below ({show_value(bands.amber_below)}): the bands overlap")]
 
 
+EXCEL_FIRST_DATE = dt.date(1900, 1, 1)  # serial 1 in Excel's default (1900) date system
+EXCEL_FIRST_DATE_1904 = dt.date(1904, 1, 1)  # serial 0 in the 1904 date system (old Mac workbooks)
+EXCEL_LAST_DATE = dt.date(9999, 12, 31)
+
+
+def excel_date_problem(day: dt.date, date1904: bool = False) -> str | None:
+    """Why Excel cannot hold ``day`` as a date cell (None when it can): before 1900 (1904) or after 9999."""
+    first = EXCEL_FIRST_DATE_1904 if date1904 else EXCEL_FIRST_DATE
+    if first <= day <= EXCEL_LAST_DATE:
+        return None
+    return (f"must be a date Excel can hold, from {first.isoformat()} to {EXCEL_LAST_DATE.isoformat()}, "
+            f"got {day.isoformat()}")
+
+
+def _safe_text(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def text_problems(data: Any, locate: Callable[[Path_], str], path: Path_ = ()) -> list[Problem]:
+    """Text that is not valid Unicode (a lone surrogate such as "\\ud800", which a JSON file or Excel can hold
+    but no file can be saved with), named by where it is."""
+    problems: list[Problem] = []
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(Problem(locate(path), f'the text "{_safe_text(data)}" is not valid Unicode (it holds a lone '
+                                                  f"surrogate, half of a character); retype it"))
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            where = path + (_safe_text(key) if isinstance(key, str) else key,)
+            problems += text_problems(key, locate, where) if isinstance(key, str) else []
+            problems += text_problems(value, locate, where)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            problems += text_problems(value, locate, path + (i,))
+    return problems
+
+
 def semantic_problems(data: dict, locate: Callable[[Path_], str]) -> list[Problem]:
     """Cross-field checks: names that must match, weights that must add up, bands in order."""
     problems: list[Problem] = []
     settings = data.get("settings", {})
+    if "as_of" in settings:
+        wrong = excel_date_problem(dt.date.fromisoformat(settings["as_of"]))
+        if wrong:
+            problems.append(Problem(locate(("settings", "as_of")), f"the as-of date {wrong}"))
     default = _bands(settings, Bands())
     problems += _band_problems(settings, ("settings",), Bands(), locate)
     cats = data["categories"]
@@ -591,6 +662,8 @@ def _typed(data: dict, locate: Callable[[Path_], str]) -> HealthConfig:
                         as_of=day(settings["as_of"]) if "as_of" in settings else None,
                         segment_column=settings.get("segment_column", "Segment"),
                         segment_column_location=locate(("settings", "segment_column")),
+                        accounts_sheet=settings.get("accounts_sheet"),
+                        accounts_sheet_location=locate(("settings", "accounts_sheet")),
                         benchmarks=benchmarks, playbooks=playbooks,
                         outcomes=tuple(Outcome(o["account"], o["outcome"], day(o["date"]) if "date" in o else None,
                                                locate(("outcomes", i))) for i, o in enumerate(data.get("outcomes", []))))
@@ -598,6 +671,9 @@ def _typed(data: dict, locate: Callable[[Path_], str]) -> HealthConfig:
 
 def build_config(data: dict, locate: Callable[[Path_], str], earlier: list[Problem] | None = None) -> HealthConfig:
     """Validate ``data`` (schema, then cross-field checks) and return the typed config, or raise :class:`ConfigError`."""
+    unreadable = text_problems(data, locate)
+    if unreadable:
+        raise ConfigError(list(earlier or []) + unreadable)
     problems = list(earlier or [])
     problems += schema_problems(data, locate)
     if problems:
@@ -645,6 +721,8 @@ def config_to_dict(config: HealthConfig) -> dict:
                                 "segment_column": config.segment_column}
     if config.as_of:
         settings["as_of"] = config.as_of.isoformat()
+    if config.accounts_sheet:
+        settings["accounts_sheet"] = config.accounts_sheet
     return {
         "settings": settings,
         "categories": [{"name": cat.name, "weight": cat.weight, **bands(cat.bands)} for cat in config.categories],

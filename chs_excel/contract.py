@@ -80,6 +80,7 @@ SETTINGS_ROWS = {
     "Minimum coverage": ("min_coverage", 0.6),
     "As-of date": ("as_of", None),
     "Segment column": ("segment_column", "Segment"),
+    "Accounts sheet": ("accounts_sheet", ACCOUNTS),  # a sheet of the user's that holds the accounts (chs-excel init --accounts)
 }
 
 OVERRIDE_COLUMNS = (

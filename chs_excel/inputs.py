@@ -21,7 +21,7 @@ from chs_excel.engine import ScoringInput
 from chs_excel.problems import DataIssue, Problem, show_value
 
 # Kinds of raw cell, found in one pass per column.
-NUMBER, BLANK, TEXT, BOOL, DATE, ERROR = range(6)
+NUMBER, BLANK, TEXT, BOOL, DATE, ERROR, NOT_A_NUMBER = range(7)
 
 
 _KIND_OF_TYPE = {float: NUMBER, int: NUMBER, np.float64: NUMBER, np.int64: NUMBER, bool: BOOL, np.bool_: BOOL,
@@ -32,7 +32,7 @@ _KIND_OF_TYPE = {float: NUMBER, int: NUMBER, np.float64: NUMBER, np.int64: NUMBE
 def cell_kinds(raw) -> np.ndarray:
     """The kind of every cell (NUMBER, BLANK, TEXT, BOOL, DATE, ERROR), by one type lookup per cell.
 
-    NaN and blank or whitespace-only text count as BLANK; text that is exactly an
+    NaN and infinity (a number cell reading ``NaN`` or ``INF``) are NOT_A_NUMBER; None, blank or whitespace-only text count as BLANK; text that is exactly an
     Excel error (``#N/A``) counts as ERROR.
     """
     values = _objects(raw)
@@ -40,7 +40,8 @@ def cell_kinds(raw) -> np.ndarray:
     kinds = np.fromiter((kind_of(type(v), TEXT) for v in values), dtype=np.int8, count=len(values))
     numeric = np.flatnonzero(kinds == NUMBER)
     if len(numeric):
-        kinds[numeric[np.isnan(values[numeric].astype(float))]] = BLANK
+        as_float = values[numeric].astype(float)
+        kinds[numeric[~np.isfinite(as_float)]] = NOT_A_NUMBER  # a file cell can hold NaN or INF
     text = np.flatnonzero(kinds == TEXT)
     if len(text):
         as_text = [str(v) for v in values[text]]
@@ -53,6 +54,7 @@ _REASONS = {
     TEXT: "text in a number column",
     BOOL: "TRUE/FALSE in a number column",
     DATE: "a date or time in a number column",
+    NOT_A_NUMBER: "not a number (the cell holds NaN or infinity)",
 }
 
 
@@ -73,12 +75,12 @@ def numbers(raw: pd.Series, kinds: np.ndarray | None = None) -> tuple[pd.Series,
     values = np.full(len(raw), np.nan)
     is_number = kinds == NUMBER
     values[is_number] = raw.to_numpy()[is_number].astype(float)
-    bad = np.where(np.isin(kinds, (BOOL, DATE, ERROR)), kinds, 0)
+    bad = np.where(np.isin(kinds, (BOOL, DATE, ERROR, NOT_A_NUMBER)), kinds, 0)
     is_text = kinds == TEXT
     if is_text.any():
         parsed = pd.to_numeric(pd.Series(raw.to_numpy()[is_text], dtype=object).map(lambda v: str(v).strip()), errors="coerce").to_numpy(dtype=float)
         values[is_text] = parsed
-        bad[np.flatnonzero(is_text)[np.isnan(parsed)]] = TEXT
+        bad[np.flatnonzero(is_text)[~np.isfinite(parsed)]] = TEXT
     return pd.Series(values, index=raw.index), bad
 
 
@@ -176,7 +178,12 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
     ids = pd.Series(account_ids(raw[id_j]) if len(raw) else [], dtype=object)
     blank = (ids == "").to_numpy()
     duplicate = ids.duplicated(keep="first").to_numpy() & ~blank
-    for i in np.flatnonzero(blank):
+    empty = blank.copy()  # wholly blank rows are skipped without an issue (only a row with data needs an ID)
+    for j in raw.columns:
+        if not empty.any():
+            break
+        empty[empty] = cell_kinds(raw[j].to_numpy()[empty]) == BLANK
+    for i in np.flatnonzero(blank & ~empty):
         issues.append(_issue(table, i, id_j, table.rows[i][id_j], "blank Account ID", "skipped the row"))
     first_rows = pd.Series(np.flatnonzero(~blank), index=ids[~blank].to_numpy())
     first_rows = first_rows[~first_rows.index.duplicated()]
@@ -199,7 +206,7 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
             values = np.where(ks == TEXT, cells, None)
             for i in np.flatnonzero(ks == NUMBER):
                 values[i] = show_value(cells[i])
-            for i in np.flatnonzero(np.isin(ks, (BOOL, DATE, ERROR)) & keep):
+            for i in np.flatnonzero(np.isin(ks, (BOOL, DATE, ERROR, NOT_A_NUMBER)) & keep):
                 issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else reason(ERROR, table.rows[i][j]),
                                      "left the metric out for this account"))
         source[name] = values.to_numpy() if isinstance(values, pd.Series) else values
@@ -322,8 +329,10 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
         previous = part[part["rank"] == 1].set_index("account")["value"].reindex(accounts)
         trends[name] = (previous, latest)
     present = set(columns[used])
+    # An empty history sheet (a new workbook: nothing recorded yet) leaves the trend metrics without data; rows that
+    # never name a trend source are a typo in Source, a config error.
     problems = [Problem(m.source_location, f'trend source "{m.source}" has no rows in the "Column" column of {c.HISTORY}')
-                for m in trend_metrics if m.source.strip().casefold() not in present]
+                for m in trend_metrics if n and m.source.strip().casefold() not in present]
     return trends, issues, problems
 
 

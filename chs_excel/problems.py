@@ -51,6 +51,10 @@ def show_value(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -16,10 +16,10 @@ from chs_excel.book.table import BookReader, BookWriter, Table
 import pandas as pd
 
 from chs_excel.benchmarks import unmatched_names
-from chs_excel.config import HealthConfig, config_from_tables
+from chs_excel.config import HealthConfig, config_from_tables, convert_cell
 from chs_excel.engine import ScoreResult, score
 from chs_excel.inputs import scoring_input
-from chs_excel.problems import ConfigError, DataIssue
+from chs_excel.problems import ConfigError, DataIssue, Problem
 from chs_excel.report import Report, build_report
 
 
@@ -50,14 +50,58 @@ class RefreshSummary:
         return out
 
 
-def read_tables(reader: BookReader) -> dict[str, Table]:
+ACCOUNTS_SHEET_SETTING = next(label for label, (key, _) in c.SETTINGS_ROWS.items() if key == "accounts_sheet")
+
+
+def accounts_sheet_setting(settings: Table | None) -> str | None:
+    """The Settings row "Accounts sheet": the name of a user's sheet that holds the accounts, if any."""
+    if settings is None or settings.find("Setting") is None or settings.find("Value") is None:
+        return None
+    name_j, value_j = settings.find("Setting"), settings.find("Value")
+    found = None
+    for row in settings.rows:  # the last such row wins, as in the config
+        if name_j < len(row) and str(row[name_j]).strip().casefold() == ACCOUNTS_SHEET_SETTING.casefold():
+            value = convert_cell("accounts_sheet", row[value_j]) if value_j < len(row) else ""
+            found = value.strip() if isinstance(value, str) and value.strip() else None
+    return found
+
+
+def read_tables(reader: BookReader, config: HealthConfig | None = None) -> dict[str, Table]:
+    """The input sheets, by their contract name. Accounts comes from the sheet the Settings row "Accounts sheet"
+    names (or ``config.accounts_sheet`` with a JSON config), else from the sheet called Accounts."""
     names = {name.strip().casefold(): name for name in reader.sheet_names()}
-    return {sheet: reader.read_table(names[sheet.casefold()]) for sheet in c.INPUT_SHEETS if sheet.casefold() in names}
+    tables = {sheet: reader.read_table(names[sheet.casefold()]) for sheet in c.INPUT_SHEETS
+              if sheet.casefold() in names and sheet != c.ACCOUNTS}
+    accounts = config.accounts_sheet if config is not None else accounts_sheet_setting(tables.get(c.SETTINGS))
+    accounts = (accounts or c.ACCOUNTS).strip().casefold()
+    if accounts in names and accounts not in {s.casefold() for s in c.INPUT_SHEETS + c.OWNED_SHEETS if s != c.ACCOUNTS}:
+        tables[c.ACCOUNTS] = reader.read_table(names[accounts])
+    return tables
+
+
+def _accounts_sheet_problems(reader: BookReader, config: HealthConfig) -> list[Problem]:
+    """An "Accounts sheet" setting must name a sheet of the workbook that chs-excel neither writes nor reads as config."""
+    wanted = config.accounts_sheet
+    if not wanted or wanted.strip().casefold() == c.ACCOUNTS.casefold():
+        return []
+    where = config.accounts_sheet_location
+    if wanted.strip().casefold() in {s.casefold() for s in c.INPUT_SHEETS + c.OWNED_SHEETS}:
+        return [Problem(where, f'Accounts sheet "{wanted}" is one of chs-excel\'s own sheets; name the sheet that '
+                               f"holds your accounts")]
+    sheets = reader.sheet_names()
+    if wanted.strip().casefold() not in {name.strip().casefold() for name in sheets}:
+        return [Problem(where, f'Accounts sheet "{wanted}" is not a sheet of this workbook (its sheets: '
+                               f"{', '.join(sheets)})")]
+    return []
 
 
 def load(reader: BookReader, config: HealthConfig | None = None) -> tuple[dict[str, Table], HealthConfig]:
-    tables = read_tables(reader)
-    return tables, config or config_from_tables(tables)
+    tables = read_tables(reader, config)
+    config = config or config_from_tables(tables)
+    problems = _accounts_sheet_problems(reader, config)
+    if problems:
+        raise ConfigError(problems)
+    return tables, config
 
 
 def resolve_as_of(config: HealthConfig, as_of: dt.date | None) -> dt.date:
@@ -78,7 +122,8 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
     data, labels, issues, problems = scoring_input(tables, config, day)
     if problems:
         raise ConfigError(problems)
-    issues += unmatched_names(config, labels.get("Segment", pd.Series(dtype=object)), labels.get("Stage", pd.Series(dtype=object)))
+    if len(labels):  # with no accounts yet (a new workbook), every benchmark matching none is no news
+        issues += unmatched_names(config, labels.get("Segment", pd.Series(dtype=object)), labels.get("Stage", pd.Series(dtype=object)))
     seconds["read"] = time.perf_counter() - start
     progress("scoring")
     start = time.perf_counter()
@@ -106,12 +151,13 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
 
     Everything else in the file is carried over byte for byte (see :mod:`chs_excel.xlsx.package_writer`).
     """
+    from chs_excel.book.atomic import refresh_lock
     from chs_excel.book.file_reader import FileBookReader  # file I/O stays off the in-Excel (Pyodide) path
     from chs_excel.xlsx.package_writer import PackageBookWriter
 
     book = Path(book)
     target = Path(output) if output else book
-    with FileBookReader(book) as reader:
+    with refresh_lock(target), FileBookReader(book) as reader:  # one read-score-write of a file at a time
         summary = refresh(reader, PackageBookWriter(book, target, backup=backup), config=config, as_of=as_of,
                           progress=progress)
     summary.written_to = target
@@ -139,11 +185,12 @@ def backtest(reader: BookReader, writer: BookWriter | None, *, config: HealthCon
 
 def backtest_file(book: str | Path, *, config: HealthConfig | None = None, as_of: dt.date | None = None,
                   days: int = 90):
+    from chs_excel.book.atomic import refresh_lock
     from chs_excel.book.file_reader import FileBookReader
     from chs_excel.xlsx.package_writer import PackageBookWriter
 
     book = Path(book)
-    with FileBookReader(book) as reader:
+    with refresh_lock(book), FileBookReader(book) as reader:
         return backtest(reader, PackageBookWriter(book, book), config=config, as_of=as_of, days=days)
 
 

@@ -6,6 +6,7 @@ be checked against what this module makes.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -151,10 +152,11 @@ def _list_validation(ws, options: list[str], area: str, prompt: str) -> None:
     dv.add(area)
 
 
+# (text, style): style is "title", "heading" or None.
 INSTRUCTIONS = [
-    ("chs-excel: customer health scores in this workbook", TITLE_FONT),
+    ("chs-excel: customer health scores in this workbook", "title"),
     ("", None),
-    ("How it works", Font(bold=True)),
+    ("How it works", "heading"),
     ("1. Each metric turns one column of the Accounts sheet (or of Metric History) into a score from 1 to 100.", None),
     ("2. Metric scores roll up by weight into category scores, and categories roll up by weight into the overall score.", None),
     ("3. Every score is banded: Red below 40, Amber below 70, Green from 70 (change this on Settings, or per metric/category).", None),
@@ -162,7 +164,7 @@ INSTRUCTIONS = [
     ("   'Coverage' on Scores shows how much of the score had data. Below the minimum coverage there is no overall score.", None),
     ("5. A CSM can override a score on the Overrides sheet, with a reason, an author and an expiry date.", None),
     ("", None),
-    ("Sheets you edit", Font(bold=True)),
+    ("Sheets you edit", "heading"),
     ("Settings: band cut points, minimum coverage, the as-of date (blank = today).", None),
     ("Categories: one row per category with its weight.", None),
     ("Metrics: one row per metric (4 to 8 is plenty): category, weight, measure and its parameters, source column.", None),
@@ -174,17 +176,128 @@ INSTRUCTIONS = [
     ("Benchmarks: Segment, Stage (blank = any), Target overall score, and optional targets in columns named after categories.", None),
     ("Playbooks: name, triggers (Band, Category, Metric, Stage; blank = any), Actions, Owner, Link. The most specific match wins.", None),
     ("", None),
-    ("Sheets chs-excel writes (do not edit: they are replaced on every refresh)", Font(bold=True)),
+    ("Sheets chs-excel writes (do not edit: they are replaced on every refresh)", "heading"),
     ("Scores: every account's overall, band, change since the last refresh, coverage, category and metric scores, drivers.", None),
     ("Benchmark Gap: accounts below the benchmark for their segment and stage, biggest gap first, with their playbook.", None),
     ("Distribution: red/amber/green counts and shares overall, per category and per segment, with a chart.", None),
     ("Score History: a dated snapshot per refresh (a second refresh on the same date replaces it).", None),
     ("Data Issues: every cell chs-excel could not use, where it is, and what it did instead.", None),
     ("", None),
-    ("Refresh", Font(bold=True)),
+    ("Refresh", "heading"),
     ("From a terminal:  chs-excel refresh this-workbook.xlsx     (check only:  chs-excel validate this-workbook.xlsx)", None),
     ("Every other sheet you add is left exactly as it is.", None),
 ]
+
+
+ACCOUNT_HEADERS = list(c.ACCOUNT_COLUMNS) + ["Seats", "Features used", "Features available", "Outreach this month",
+                                            "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment"]
+
+OVERRIDES = [
+    ["ACC-003", "overall", None, None, "Red", "Executive sponsor left the company in October", "Priya Natarajan",
+     dt.date(2026, 12, 31)],
+    ["ACC-010", "metric", "CSM sentiment", 90, None, "Renewal signed early; CSM sentiment log is stale",
+     "Ana Souza", dt.date(2027, 1, 31)],
+    ["ACC-015", "overall", None, 80, None, "Temporary outage credit agreed", "Tom Becker", dt.date(2026, 9, 30)],
+]
+
+ACCOUNTS_SHEET_SETTING = next(label for label, (key, _) in c.SETTINGS_ROWS.items() if key == "accounts_sheet")
+
+
+def settings_rows(as_of: dt.date | None = AS_OF, accounts_sheet: str | None = None) -> list[list]:
+    """Rows of the example Settings sheet (Setting, Value, Meaning); ``as_of`` None leaves the date blank (today)."""
+    rows = [["Red below", 40, "Scores below this are Red"],
+            ["Amber below", 70, "Scores below this (and not Red) are Amber; from here on Green"],
+            ["Minimum coverage", 0.6, "Share of the score's weight that must have data for an overall score"],
+            ["As-of date", as_of, "Date the scores are for (blank = today); goals are pro-rated to it"],
+            ["Segment column", "Segment", "Column of Accounts that benchmarks and the Distribution sheet segment by "
+                                          "(e.g. Segment, Region, Maturity)"]]
+    if accounts_sheet:
+        rows.append([ACCOUNTS_SHEET_SETTING, accounts_sheet, "The sheet holding the accounts (one row per account, "
+                                                             "an Account ID column and the metric sources)"])
+    return rows
+
+
+@dataclass
+class ExampleSheet:
+    """One input sheet of the example scorecard, as data: what the template and ``chs-excel init`` both write."""
+
+    name: str
+    headers: list[str]
+    rows: list[list]
+    widths: dict[str, float]                 # every header's column width
+    notes: dict[str, str] = field(default_factory=dict)           # header -> comment (the template's cell notes)
+    column_formats: dict[str, str] = field(default_factory=dict)  # header -> number format of its data cells
+    cell_formats: dict[str, str] = field(default_factory=dict)    # "B4" -> number format
+
+
+def _widths(headers: list[str], widths: dict[str, float] | None = None) -> dict[str, float]:
+    return {h: (widths or {}).get(h, max(11, len(h) + 3)) for h in headers}
+
+
+def _notes(columns: tuple[c.Column, ...]) -> dict[str, str]:
+    return {col.header: col.help for col in columns}
+
+
+def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
+                   accounts_sheet: str | None = None) -> list[ExampleSheet]:
+    """The example scorecard's input sheets (after Instructions), in template order.
+
+    ``sample``: the 60 sample accounts, their history and overrides (else those sheets hold a header row only).
+    ``accounts_sheet``: a Settings row naming the sheet that holds the accounts.
+    """
+    accounts, history = sample_accounts() if sample else ([], [])
+    settings = settings_rows(as_of, accounts_sheet)
+    settings_formats = {"B4": "0%"}
+    if as_of is not None:
+        settings_formats["B5"] = "yyyy-mm-dd"
+    metrics = [[name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
+                period, None, None, None, None, description]
+               for (name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
+                    period, description) in METRICS]
+    category_names = [cat[0] for cat in CATEGORIES]
+    benchmark_headers = [col.header for col in c.BENCHMARK_COLUMNS] + category_names
+    benchmark_notes = _notes(c.BENCHMARK_COLUMNS)
+    benchmark_notes.update({name: f"Optional: the {name} score an account should have here" for name in category_names})
+    headers = {sheet: [col.header for col in columns] for sheet, columns in (
+        (c.CATEGORIES, c.CATEGORY_COLUMNS), (c.METRICS, c.METRIC_COLUMNS), (c.OVERRIDES, c.OVERRIDE_COLUMNS),
+        (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS))}
+    return [
+        ExampleSheet(c.SETTINGS, ["Setting", "Value", "Meaning"], settings,
+                     _widths(["Setting", "Value", "Meaning"], {"Setting": 20, "Value": 14, "Meaning": 70}),
+                     cell_formats=settings_formats),
+        ExampleSheet(c.CATEGORIES, headers[c.CATEGORIES], [list(row) for row in CATEGORIES],
+                     _widths(headers[c.CATEGORIES], {"Description": 50}), _notes(c.CATEGORY_COLUMNS)),
+        ExampleSheet(c.METRICS, headers[c.METRICS], metrics,
+                     _widths(headers[c.METRICS], {"Metric": 22, "Source": 22, "Source 2": 18, "Labels": 28,
+                                                  "Description": 60}), _notes(c.METRIC_COLUMNS)),
+        ExampleSheet(c.ACCOUNTS, ACCOUNT_HEADERS, accounts, _widths(ACCOUNT_HEADERS, {"Account name": 24, "CSM": 18})),
+        ExampleSheet(c.HISTORY, list(c.HISTORY_COLUMNS), history, _widths(list(c.HISTORY_COLUMNS), {"Column": 22}),
+                     column_formats={"Period": "yyyy-mm"}),
+        ExampleSheet(c.OVERRIDES, headers[c.OVERRIDES], [list(row) for row in OVERRIDES] if sample else [],
+                     _widths(headers[c.OVERRIDES], {"Reason": 45, "Author": 18}), _notes(c.OVERRIDE_COLUMNS),
+                     column_formats={"Expires": "yyyy-mm-dd"}),
+        ExampleSheet(c.BENCHMARKS, benchmark_headers, [list(row) for row in BENCHMARKS], _widths(benchmark_headers),
+                     benchmark_notes),
+        ExampleSheet(c.PLAYBOOKS, headers[c.PLAYBOOKS], [list(row) for row in PLAYBOOKS],
+                     _widths(headers[c.PLAYBOOKS], {"Playbook": 26, "Actions": 70, "Owner": 16, "Link": 44}),
+                     _notes(c.PLAYBOOK_COLUMNS)),
+    ]
+
+
+# Drop-down lists of the template (validations are not written by ``chs-excel init``).
+def _validations(ws, name: str, rows: int) -> None:
+    if name == c.METRICS:
+        n = rows + 1
+        _list_validation(ws, list(c.MEASURES), f"D2:D{n + 20}", "How the value becomes a 1-100 score")
+        _list_validation(ws, ["higher", "lower"], f"G2:G{n + 20}", "Is a higher or a lower value better?")
+        _list_validation(ws, ["month", "quarter", "year", "custom"], f"N2:N{n + 20}", "The goal's time frame")
+    elif name == c.ACCOUNTS:
+        _list_validation(ws, ["Green", "Amber", "Red"], f"L2:L{rows + 200}", "The CSM's red/amber/green call")
+    elif name == c.OVERRIDES:
+        _list_validation(ws, list(c.LEVELS), "B2:B200", "overall, category or metric")
+        _list_validation(ws, list(c.BANDS), "E2:E200", "Red, Amber or Green")
+    elif name == c.PLAYBOOKS:
+        _list_validation(ws, list(c.BANDS), "B2:B200", "Trigger: the account's overall band (blank = any)")
 
 
 def build_template() -> openpyxl.Workbook:
@@ -193,84 +306,25 @@ def build_template() -> openpyxl.Workbook:
     wb.properties.created = wb.properties.modified = FIXED_TIME
     ws = wb.active
     ws.title = c.INSTRUCTIONS
-    for text, font in INSTRUCTIONS:
+    fonts = {"title": TITLE_FONT, "heading": Font(bold=True)}
+    for text, style in INSTRUCTIONS:
         ws.append([text])
-        if font:
-            ws.cell(ws.max_row, 1).font = font
+        if style:
+            ws.cell(ws.max_row, 1).font = fonts[style]
     ws.column_dimensions["A"].width = 120
 
-    ws = wb.create_sheet(c.SETTINGS)
-    _header(ws, ["Setting", "Value", "Meaning"], widths={"Setting": 20, "Value": 14, "Meaning": 70})
-    ws.append(["Red below", 40, "Scores below this are Red"])
-    ws.append(["Amber below", 70, "Scores below this (and not Red) are Amber; from here on Green"])
-    ws.append(["Minimum coverage", 0.6, "Share of the score's weight that must have data for an overall score"])
-    ws.append(["As-of date", AS_OF, "Date the scores are for (blank = today); goals are pro-rated to it"])
-    ws.append(["Segment column", "Segment", "Column of Accounts that benchmarks and the Distribution sheet segment by "
-                                            "(e.g. Segment, Region, Maturity)"])
-    ws["B4"].number_format = "0%"
-    ws["B5"].number_format = "yyyy-mm-dd"
-
-    ws = wb.create_sheet(c.CATEGORIES)
-    _header(ws, [col.header for col in c.CATEGORY_COLUMNS], {col.header: col.help for col in c.CATEGORY_COLUMNS},
-            {"Description": 50})
-    for row in CATEGORIES:
-        ws.append(list(row))
-
-    ws = wb.create_sheet(c.METRICS)
-    headers = [col.header for col in c.METRIC_COLUMNS]
-    _header(ws, headers, {col.header: col.help for col in c.METRIC_COLUMNS},
-            {"Metric": 22, "Source": 22, "Source 2": 18, "Labels": 28, "Description": 60})
-    for (name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target, period,
-         description) in METRICS:
-        ws.append([name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
-                   period, None, None, None, None, description])
-    n = len(METRICS) + 1
-    _list_validation(ws, list(c.MEASURES), f"D2:D{n + 20}", "How the value becomes a 1-100 score")
-    _list_validation(ws, ["higher", "lower"], f"G2:G{n + 20}", "Is a higher or a lower value better?")
-    _list_validation(ws, ["month", "quarter", "year", "custom"], f"N2:N{n + 20}", "The goal's time frame")
-
-    accounts, history = sample_accounts()
-    ws = wb.create_sheet(c.ACCOUNTS)
-    _header(ws, list(c.ACCOUNT_COLUMNS) + ["Seats", "Features used", "Features available", "Outreach this month",
-                                           "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment"],
-            widths={"Account name": 24, "CSM": 18})
-    for row in accounts:
-        ws.append(row)
-    _list_validation(ws, ["Green", "Amber", "Red"], f"L2:L{len(accounts) + 200}", "The CSM's red/amber/green call")
-
-    ws = wb.create_sheet(c.HISTORY)
-    _header(ws, list(c.HISTORY_COLUMNS), widths={"Column": 22})
-    for row in history:
-        ws.append(row)
-        ws.cell(ws.max_row, 2).number_format = "yyyy-mm"
-
-    ws = wb.create_sheet(c.OVERRIDES)
-    _header(ws, [col.header for col in c.OVERRIDE_COLUMNS], {col.header: col.help for col in c.OVERRIDE_COLUMNS},
-            {"Reason": 45, "Author": 18})
-    ws.append(["ACC-003", "overall", None, None, "Red", "Executive sponsor left the company in October", "Priya Natarajan",
-               dt.date(2026, 12, 31)])
-    ws.append(["ACC-010", "metric", "CSM sentiment", 90, None, "Renewal signed early; CSM sentiment log is stale",
-               "Ana Souza", dt.date(2027, 1, 31)])
-    ws.append(["ACC-015", "overall", None, 80, None, "Temporary outage credit agreed", "Tom Becker", dt.date(2026, 9, 30)])
-    for r in range(2, 5):
-        ws.cell(r, 8).number_format = "yyyy-mm-dd"
-    _list_validation(ws, list(c.LEVELS), "B2:B200", "overall, category or metric")
-    _list_validation(ws, list(c.BANDS), "E2:E200", "Red, Amber or Green")
-
-    ws = wb.create_sheet(c.BENCHMARKS)
-    headers = [col.header for col in c.BENCHMARK_COLUMNS] + [cat[0] for cat in CATEGORIES]
-    notes = {col.header: col.help for col in c.BENCHMARK_COLUMNS}
-    notes.update({cat[0]: f"Optional: the {cat[0]} score an account should have here" for cat in CATEGORIES})
-    _header(ws, headers, notes)
-    for row in BENCHMARKS:
-        ws.append(list(row))
-
-    ws = wb.create_sheet(c.PLAYBOOKS)
-    _header(ws, [col.header for col in c.PLAYBOOK_COLUMNS], {col.header: col.help for col in c.PLAYBOOK_COLUMNS},
-            {"Playbook": 26, "Actions": 70, "Owner": 16, "Link": 44})
-    for row in PLAYBOOKS:
-        ws.append(list(row))
-    _list_validation(ws, list(c.BANDS), "B2:B200", "Trigger: the account's overall band (blank = any)")
+    for sheet in example_sheets():
+        ws = wb.create_sheet(sheet.name)
+        _header(ws, sheet.headers, sheet.notes or None, sheet.widths)
+        formatted = [(j, sheet.column_formats[h]) for j, h in enumerate(sheet.headers, start=1)
+                     if h in sheet.column_formats]
+        for row in sheet.rows:
+            ws.append(row)
+            for j, fmt in formatted:
+                ws.cell(ws.max_row, j).number_format = fmt
+        for ref, fmt in sheet.cell_formats.items():
+            ws[ref].number_format = fmt
+        _validations(ws, sheet.name, len(sheet.rows))
     return wb
 
 

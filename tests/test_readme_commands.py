@@ -41,10 +41,22 @@ def _example_with_outcomes(path: Path) -> None:
     shutil.copyfile(EXAMPLE / "saas_churn.xlsx", path)
 
 
+def _users_workbook(path: Path) -> None:
+    """A team's own workbook, no chs-excel sheet yet: a Customers sheet of accounts (the example's columns), a Pipeline."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Customers"
+    wb.active.append(["Account ID", "Account name", "Segment", "Stage", "CSM", "Features used", "Features available",
+                      "Outreach this month", "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment"])
+    wb.active.append(["C-1", "Best Co", "SMB", "Adopt", "Ann", 12, 20, 5, 2, 1, "Green"])
+    wb.create_sheet("Pipeline")["A1"] = "Deal"
+    wb.save(path)
+
+
 # Workbooks (or other files) a README command reads, by the name it is run with, and how to make them.
 INPUTS = {
     "my-accounts.xlsx": _demo_workbook,  # the demo: 60 accounts, refreshed
     "book-with-outcomes.xlsx": _example_with_outcomes,  # the saas_churn example: it has an Outcomes sheet
+    "my-workbook.xlsx": _users_workbook,  # a team's own workbook, for `chs-excel init`
 }
 # Placeholders, and the name they are run with (an INPUTS name for one the command reads).
 PLACEHOLDERS = {"BOOK": "book-with-outcomes.xlsx", "PATH": "given-path.xlsx", "FOLDER": "given-folder"}

@@ -1,11 +1,16 @@
-"""Read a workbook file: python-calamine for speed, the raw XML only to find error cells."""
+"""Read a workbook file: python-calamine for values; the sheet XML for error cells, hidden rows and the used range."""
 from __future__ import annotations
 
+import io
+import zipfile
+import zlib
 from pathlib import Path
+from xml.parsers import expat
 
 import python_calamine
 
-from chs_excel.book.package import error_cells, hidden_rows, open_package, sheet_parts
+from chs_excel.book.package import open_package, sheet_parts
+from chs_excel.book.sheet_scan import MAX_CELLS, SheetScan, read_scan, trimmed_sheet
 from chs_excel.book.table import Table, column_letter, table_from_grid
 from chs_excel.problems import BookError
 
@@ -37,23 +42,79 @@ class FileBookReader:
     def sheet_names(self) -> list[str]:
         return list(self._book.sheet_names)
 
+    def _resolve(self, sheet: str, names) -> str | None:
+        """``sheet`` as the book spells it: exact, else the one name equal ignoring case and surrounding spaces."""
+        names = list(names)
+        if sheet in names:
+            return sheet
+        folded = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+        return folded[0] if len(folded) == 1 else None
+
     def read_table(self, sheet: str) -> Table:
         """The sheet's first non-blank row is its header; rows under it are data."""
+        where = f'sheet "{sheet}" of {self.path.name}'
+        name = self._resolve(sheet, self._book.sheet_names)
+        if name is None:
+            raise BookError(f"{where} cannot be read: the workbook has no such sheet")
+        part = self._parts.get(self._resolve(name, self._parts) or "")
         try:
-            calamine_sheet = self._book.get_sheet_by_name(sheet)
+            data, scan = read_scan(self._package, part) if part else (b"", SheetScan())
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError, RuntimeError,
+                NotImplementedError, expat.ExpatError) as exc:
+            raise BookError(f"{where} cannot be read (the file is damaged: {exc}); open it in Excel, which can "
+                            f"often repair it, and save it again") from exc
+        book = self._book
+        trimmed = scan.cells > MAX_CELLS
+        if trimmed:  # calamine would allocate the whole used range: read only the block under the header
+            last_row, last_col = scan.block()
+            if last_row * last_col > MAX_CELLS:
+                raise BookError(f"{where} is too large to read: its data runs to row {last_row:,} and column "
+                                f"{column_letter(last_col)} ({last_row * last_col:,} cells; chs-excel reads at most "
+                                f"{MAX_CELLS:,}). If that is not your data, a stray value sits far from the table "
+                                f"(Ctrl+End in Excel goes to it): delete it, save, and try again")
+            try:
+                book = self._trimmed_book(part, trimmed_sheet(data, last_row, last_col))
+            except Exception as exc:  # the XML parsed once already; anything here is a damaged package
+                raise BookError(f"{where} cannot be read: {exc}") from exc
+        del data
+        try:
+            calamine_sheet = book.get_sheet_by_name(name)
             grid = calamine_sheet.to_python(skip_empty_area=False)
             merged = calamine_sheet.merged_cell_ranges or []
         except Exception as exc:
-            raise BookError(f'sheet "{sheet}" of {self.path.name} cannot be read: {exc}') from exc
-        part = self._parts.get(sheet)
-        if part:
-            for (r, col), err in error_cells(self._package, part).items():
-                if r - 1 < len(grid):
-                    row = grid[r - 1]
-                    if col - 1 >= len(row):
-                        row.extend([""] * (col - len(row)))
-                    row[col - 1] = err
-        table = table_from_grid(sheet, grid)
-        table.merged = [f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}" for (r0, c0), (r1, c1) in merged]
-        table.hidden_rows = hidden_rows(self._package, part) if part else []
+            raise BookError(f"{where} cannot be read: {exc}") from exc
+        finally:
+            if trimmed and hasattr(book, "close"):
+                book.close()
+        width = max((len(row) for row in grid[:1]), default=0)
+        spare = MAX_CELLS - len(grid) * width  # formulas with no value may lie right of calamine's range
+        for (r, col), err in scan.errors.items():
+            if r - 1 < len(grid):
+                row = grid[r - 1]
+                if col - 1 >= len(row):
+                    if col - len(row) > spare:
+                        continue
+                    spare -= col - len(row)
+                    row.extend([""] * (col - len(row)))
+                row[col - 1] = err
+        table = table_from_grid(name, grid)
+        table.merged = scan.merged if trimmed else \
+            [f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}" for (r0, c0), (r1, c1) in merged]
+        table.hidden_rows = scan.hidden
         return table
+
+    def _trimmed_book(self, part: str, sheet_xml: bytes):
+        """An in-memory copy of the package for calamine: this sheet trimmed, other sheets empty, no media."""
+        empty = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+        sheets = set(self._parts.values())
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+            for info in self._package.infolist():
+                if info.filename == part:
+                    out.writestr(info.filename, sheet_xml)
+                elif info.filename in sheets:
+                    out.writestr(info.filename, empty)
+                elif info.filename.endswith((".xml", ".rels")) and not info.filename.startswith("xl/media/"):
+                    out.writestr(info.filename, self._package.read(info.filename))
+        buffer.seek(0)
+        return python_calamine.CalamineWorkbook.from_filelike(buffer)

@@ -9,17 +9,19 @@ never re-serialised.
 """
 from __future__ import annotations
 
+import html
 import re
 import struct
 import zipfile
-from pathlib import Path, PurePosixPath
-
-from defusedxml import ElementTree
+import zlib
+from pathlib import Path
 
 from chs_excel.book.atomic import atomic_write, check_writable
-from chs_excel.book.package import NS, open_package, parts_of_sheets, sheet_parts
+from chs_excel.book.package import NS, open_package
 from chs_excel.book.table import OutputSheet
+from chs_excel.problems import BookError
 from chs_excel.xlsx.chart import chart_xml, drawing_xml
+from chs_excel.xlsx.opc import Package, Sheet, damaged, decode_xml, encode_xml, local, relative, rels_path
 from chs_excel.xlsx.styles import Styles, StyleIds
 from chs_excel.xlsx.worksheet import escape, worksheet_xml
 
@@ -28,6 +30,7 @@ T_SHEET, T_DRAWING, T_CHART, T_LINK = (f"{RELS}/worksheet", f"{RELS}/drawing", f
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 T_STYLES, T_CALC = f"{RELS}/styles", f"{RELS}/calcChain"
 COMPRESS_LEVEL = 1  # deflate level for the parts written: ~5x faster than 6, ~35% larger, same format
@@ -38,11 +41,6 @@ def _rels(items: list[tuple[str, str, str, bool]]) -> bytes:
                    + (' TargetMode="External"' if external else "") + "/>" for rid, kind, target, external in items)
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<Relationships xmlns="{NS["pr"]}">{body}</Relationships>').encode("utf-8")
-
-
-def _rels_path(part: str) -> str:
-    folder, _, base = part.rpartition("/")
-    return f"{folder}/_rels/{base}.rels"
 
 
 def _free(pattern: str, taken: set[str]) -> str:
@@ -72,121 +70,292 @@ def copy_raw(source: zipfile.ZipFile, target: zipfile.ZipFile, info: zipfile.Zip
     target._didModify = True
 
 
+OUTPUT_FOLDERS = {"sheet": "worksheets/sheet{}.xml", "drawing": "drawings/drawing{}.xml", "chart": "charts/chart{}.xml"}
+# CT_Workbook children after definedNames: calcPr goes before the first of these present
+AFTER_CALC_PR = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing",
+                 "fileRecoveryPr", "webPublishObjects", "extLst")
+KIND_NAMES = {"chartsheet": "a chart sheet", "dialogsheet": "a dialog sheet", "xlmacrosheet": "a macro sheet",
+              "xlintlmacrosheet": "a macro sheet"}
+
+
+def _quote_name(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _sheet_reference(names: list[str]) -> re.Pattern:
+    """A formula reference to one of ``names``: ``Scores!F2``, ``'Score History'!A1``, ``'Scores'!A1:B2``."""
+    quoted = "|".join(re.escape(_quote_name(n)) for n in names)
+    bare = "|".join(re.escape(n) for n in names if re.fullmatch(r"[A-Za-z_][\w.]*", n))
+    pattern = rf"(?:{quoted})!" + (rf"|(?<![\w.'\]])(?:{bare})!" if bare else "")
+    return re.compile(pattern, re.I)
+
+
 class Plan:
     """The edits one refresh makes to a package: parts replaced, added and dropped."""
 
-    def __init__(self, package: zipfile.ZipFile):
-        self.package = package
-        self.names = set(package.namelist())
-        self.workbook = package.read("xl/workbook.xml").decode("utf-8")
-        self.workbook_rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        self.types = package.read("[Content_Types].xml").decode("utf-8")
-        self.styles = Styles(package.read("xl/styles.xml").decode("utf-8") if "xl/styles.xml" in self.names else None)
-        self.parts = sheet_parts(package)
+    def __init__(self, package: zipfile.ZipFile, label: str = "the workbook"):
+        self.package, self.label = package, label
+        self.opc = opc = Package(package, label)
+        if opc.is_strict():
+            raise BookError(f"{label} is saved as Strict Open XML, which chs-excel cannot update yet; in Excel use "
+                            f"File > Save As > Excel Workbook (.xlsx) and try again. Nothing was changed.")
+        self.main = opc.main
+        self.main_rels = opc.find(rels_path(self.main)) or rels_path(self.main)
+        self.types_part = opc.find("[Content_Types].xml")
+        if self.types_part is None:
+            raise damaged(label, "it has no [Content_Types].xml")
+        self.folder = self.main.rpartition("/")[0]
+        self.workbook = opc.text(self.main)
+        self.workbook_rels = opc.text(self.main_rels) if opc.find(self.main_rels) else (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{NS["pr"]}"></Relationships>')
+        self.types = opc.text(self.types_part)
+        root = opc.workbook_root()
+        self.p = self._prefix(self.workbook, "workbook")  # "x:" when the workbook's elements are prefixed
+        self.r = next((m.group(1) for m in re.finditer(r'xmlns:(\w+)="([^"]+)"', self._root_tag(self.workbook, "workbook"))
+                       if m.group(2) == RELS), None)
+        props = next((e for e in root if local(e.tag) == "workbookPr"), None)
+        self.date1904 = props is not None and props.get("date1904", "").strip().lower() in ("1", "true")
+        self.sheets = opc.sheets()
+        workbook_rels = opc.rels(self.main)
+        styles = next((r.part for r in workbook_rels if r.type == T_STYLES and opc.find(r.part)), None)
+        self.styles_part = opc.find(styles) if styles else None
+        self.styles = Styles(opc.text(self.styles_part) if self.styles_part else None)
+        calc = next((r.part for r in workbook_rels if r.type == T_CALC and opc.find(r.part)), None)
+        self.calc_part = opc.find(calc) if calc else None
+        self.parts = {s.name: s.part for s in self.sheets if s.part}
         self.written: dict[str, bytes] = {}
         self.dropped: set[str] = set()
-        self.replaced_sheet_ids: set[str] = set()
-        prefix = re.search(rf'xmlns:(\w+)="{re.escape(RELS)}"', self.workbook)
-        self.r = prefix.group(1) if prefix else None
+
+    @staticmethod
+    def _root_tag(text: str, name: str) -> str:
+        m = re.search(rf"<(?:\w+:)?{name}\b[^>]*>", text)
+        return m.group(0) if m else ""
+
+    @staticmethod
+    def _prefix(text: str, name: str) -> str:
+        m = re.search(rf"<(\w+:)?{name}\b", text)
+        return m.group(1) or "" if m else ""
 
     def taken(self) -> set[str]:
-        return (self.names - self.dropped) | set(self.written)
+        return {n.lower() for n in (set(self.opc.parts.values()) - self.dropped) | set(self.written)}
+
+    def _free(self, kind: str) -> str:
+        pattern = f"{self.folder}/{OUTPUT_FOLDERS[kind]}" if self.folder else OUTPUT_FOLDERS[kind]
+        taken, k = self.taken(), 1
+        while pattern.format(k).lower() in taken:
+            k += 1
+        return pattern.format(k)
 
     def _rid(self) -> str:
         used = set(re.findall(r'Id="([^"]+)"', self.workbook_rels))
         return _free("rIdChs{}", used)
 
+    def _append(self, text: str, closing: str, element: str) -> str:
+        m = list(re.finditer(rf"</(\w+:)?{closing}\s*>", text))
+        if not m:
+            raise damaged(self.label, f"no </{closing}> where one is needed")
+        at, prefix = m[-1].start(), m[-1].group(1) or ""
+        if prefix:  # the part uses a prefix for its own namespace: our element must too
+            element = re.sub(r"<(/?)(\w+)\b", rf"<\1{prefix}\2", element)
+        return text[:at] + element + text[at:]
+
     def _override(self, part: str, content_type: str) -> None:
-        if f'PartName="/{part}"' not in self.types:
-            at = self.types.rindex("</Types>")
-            self.types = self.types[:at] + f'<Override PartName="/{part}" ContentType="{content_type}"/>' + self.types[at:]
+        if not re.search(rf'PartName="/{re.escape(part)}"', self.types, re.I):
+            self.types = self._append(self.types, "Types", f'<Override PartName="/{part}" ContentType="{content_type}"/>')
 
     def _drop(self, part: str) -> None:
+        """Leave ``part`` out; its content type goes in :meth:`_forget_dropped_types`, unless the part is written
+        again under the same name (then its entry stays where it was, so a second refresh changes no byte)."""
         self.dropped.add(part)
-        self.types = re.sub(rf'<Override PartName="/{re.escape(part)}"[^>]*/>', "", self.types)
+
+    def _type_new_relationship_parts(self) -> None:
+        """Some producers list every part by name and declare no default type for ``.rels``: name ours too."""
+        if re.search(r'<(\w+:)?Default\b[^>]*Extension="rels"', self.types, re.I):
+            return
+        for part in sorted(self.written):
+            if part.lower().endswith(".rels"):
+                self._override(part, CT_RELS)
+
+    def _forget_dropped_types(self) -> None:
+        for part in sorted(self.dropped - set(self.written)):
+            self.types = re.sub(rf'<(\w+:)?Override\b[^>]*PartName="/{re.escape(part)}"[^>]*/>', "", self.types,
+                                flags=re.I)
+
+    def _relationship(self, rid: str, kind: str, target: str) -> None:
+        self.workbook_rels = self._append(self.workbook_rels, "Relationships",
+                                          f'<Relationship Id="{rid}" Type="{kind}" Target="{escape(target)}"/>')
+
+    def existing(self, name: str):
+        """The workbook's sheet matching ``name`` as Excel does (ignoring case), if any."""
+        key = name.strip().casefold()
+        return next((s for s in self.sheets if s.name.strip().casefold() == key), None)
 
     def sheet_path(self, name: str) -> str:
-        if name in self.parts:
-            return self.parts[name]
-        path = _free("xl/worksheets/sheet{}.xml", self.taken())
+        sheet = self.existing(name)
+        if sheet is not None and sheet.part:
+            return sheet.part
+        path = self._free("sheet")
         rid = self._rid()
-        ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', self.workbook)]
-        if self.r is None:  # no relationships prefix declared on the root: declare one
-            self.workbook = re.sub(r"<workbook\b", f'<workbook xmlns:r="{RELS}"', self.workbook, count=1)
-            self.r = "r"
-        entry = f'<sheet name="{escape(name)}" sheetId="{max(ids, default=0) + 1}" {self.r}:id="{rid}"/>'
-        at = self.workbook.index("</sheets>")
-        self.workbook = self.workbook[:at] + entry + self.workbook[at:]
-        at = self.workbook_rels.rindex("</Relationships>")
-        target = path.removeprefix("xl/")
-        self.workbook_rels = (self.workbook_rels[:at] + f'<Relationship Id="{rid}" Type="{T_SHEET}" Target="{target}"/>'
-                              + self.workbook_rels[at:])
+        ids = [int(s.sheet_id) for s in self.sheets if s.sheet_id.isdigit()]
+        rel_attr = f'{self.r}:id="{rid}"' if self.r else f'xmlns:r="{RELS}" r:id="{rid}"'
+        entry = f'<{self.p}sheet name="{escape(name)}" sheetId="{max(ids, default=0) + 1}" {rel_attr}/>'
+        m = re.search(rf"</{self.p}sheets\s*>|<{self.p}sheets\s*/>", self.workbook)
+        if m is None:
+            raise damaged(self.label, "its workbook part lists no sheets")
+        block = entry if m.group(0).startswith("</") else f"<{self.p}sheets>{entry}</{self.p}sheets>"
+        self.workbook = self.workbook[:m.start()] + block + self.workbook[m.end() if not m.group(0).startswith("</") else m.start():]
+        self._relationship(rid, T_SHEET, relative(self.main, path))
         self._override(path, CT_SHEET)
+        self.sheets.append(Sheet(name, str(max(ids, default=0) + 1), rid, "worksheet", path))
         self.parts[name] = path
         return path
 
+    def check(self, names: list[str]) -> None:
+        """Refuse, before anything is written, to replace a sheet whose loss would be silent."""
+        for name in names:
+            sheet = self.existing(name)
+            if sheet is None:
+                continue
+            if sheet.kind != "worksheet" or not sheet.part:
+                what = KIND_NAMES.get(sheet.kind, f"not a worksheet ({sheet.kind or 'no part'})")
+                raise BookError(f"the sheet '{sheet.name}' of {self.label} is {what}, and chs-excel writes its "
+                                f"'{name}' sheet there; rename that sheet and try again. Nothing was changed.")
+            for rel in self.opc.rels(sheet.part):
+                if rel.kind not in ("table", "pivottable") or rel.external or not self.opc.find(rel.part):
+                    continue
+                element = self.opc.xml(rel.part)
+                what = "table" if rel.kind == "table" else "pivot table"
+                title = element.get("displayName") or element.get("name") or rel.part
+                raise BookError(f"the sheet '{sheet.name}' of {self.label} holds your {what} '{title}', which a "
+                                f"refresh would replace; rename the sheet or move the {what}. Nothing was changed.")
+
     def apply(self, sheets: list[OutputSheet]) -> None:
-        existing = tuple(s.name for s in sheets if s.name in self.parts)
-        for part in parts_of_sheets(self.package, existing):  # our previous drawings, charts, link relationships
+        names = [s.name for s in sheets]
+        self.check(names)
+        replaced = [self.existing(n) for n in names if self.existing(n) is not None]
+        owned = {s.part for s in replaced}
+        protections = {s.part: self._protection(s.part) for s in replaced}
+        # our previous drawings, charts, link relationships: dropped unless another part still uses them
+        others = self.opc.reachable([""], skip=owned)
+        for part in self.opc.reachable(sorted(owned)) - owned - others:
             self._drop(part)
-        self._forget_in_calc_chain(existing)
+        self._forget_in_calc_chain({s.sheet_id for s in replaced})
+        if self._referenced_elsewhere(names, owned):
+            self._full_calc_on_load()
         ids = StyleIds(self.styles)
         for sheet in sheets:
             path = self.sheet_path(sheet.name)
             rels: list[tuple[str, str, str, bool]] = []
             drawing_rel = None
             if sheet.charts and len(sheet.frame):
-                drawing = _free("xl/drawings/drawing{}.xml", self.taken())
-                chart = _free("xl/charts/chart{}.xml", self.taken() | {drawing})
+                drawing = self._free("drawing")
+                self.written[drawing] = b""  # reserve the name
+                chart = self._free("chart")
                 spec = sheet.charts[0]
                 columns = list(sheet.frame.columns)
                 self.written[drawing] = drawing_xml(spec.anchor, len(sheet.frame))
                 self.written[chart] = chart_xml(spec, sheet.name, columns, sheet.header_row, len(sheet.frame))
-                self.written[_rels_path(drawing)] = _rels([("rId1", T_CHART, f"../charts/{PurePosixPath(chart).name}", False)])
+                self.written[rels_path(drawing)] = _rels([("rId1", T_CHART, relative(drawing, chart), False)])
                 self._override(drawing, CT_DRAWING)
                 self._override(chart, CT_CHART)
                 drawing_rel = "rIdDrawing1"
-                rels.append((drawing_rel, T_DRAWING, f"../drawings/{PurePosixPath(drawing).name}", False))
-            xml, links = worksheet_xml(sheet, ids, drawing_rel)
+                rels.append((drawing_rel, T_DRAWING, relative(path, drawing), False))
+            xml, links = worksheet_xml(sheet, ids, drawing_rel, date1904=self.date1904,
+                                       protection=protections.get(path))
             rels += [(rid, T_LINK, target, True) for rid, target in links]
             self.written[path] = xml
+            sheet_rels = self.opc.find(rels_path(path)) or rels_path(path)
             if rels:
-                self.written[_rels_path(path)] = _rels(rels)
+                self.written[sheet_rels] = _rels(rels)
+                self.dropped.discard(sheet_rels)
             self.dropped.discard(path)
-        self.written["xl/styles.xml"] = self.styles.xml.encode("utf-8")
-        if "xl/styles.xml" not in self.names:
-            self._override("xl/styles.xml", CT_STYLES)
-            at = self.workbook_rels.rindex("</Relationships>")
-            self.workbook_rels = (self.workbook_rels[:at] + f'<Relationship Id="{self._rid()}" Type="{T_STYLES}" '
-                                  f'Target="styles.xml"/>' + self.workbook_rels[at:])
-        self.written["xl/workbook.xml"] = self.workbook.encode("utf-8")
-        self.written["xl/_rels/workbook.xml.rels"] = self.workbook_rels.encode("utf-8")
-        self.written["[Content_Types].xml"] = self.types.encode("utf-8")
+        if self.styles_part:
+            self.written[self.styles_part] = encode_xml(self.styles.xml)
+        else:
+            path = f"{self.folder}/styles.xml" if self.folder else "styles.xml"
+            path = self.opc.find(path) or path
+            if path.lower() in self.taken():
+                raise damaged(self.label, f"{path} is there but the workbook does not use it for its styles")
+            self.written[path] = encode_xml(self.styles.xml)
+            self._override(path, CT_STYLES)
+            self._relationship(self._rid(), T_STYLES, relative(self.main, path))
+        self.written[self.main] = encode_xml(self.workbook)
+        self.written[self.main_rels] = encode_xml(self.workbook_rels)
+        self._forget_dropped_types()
+        self._type_new_relationship_parts()
+        self.written[self.types_part] = encode_xml(self.types)
 
-    def _forget_in_calc_chain(self, sheets: tuple[str, ...]) -> None:
-        """Drop calcChain entries of the sheets being replaced (entries omit ``i`` when it repeats)."""
-        if "xl/calcChain.xml" not in self.names or not sheets:
+    def _protection(self, part: str) -> str | None:
+        """The sheet's ``<sheetProtection>`` element, rebuilt without a prefix, if it has one."""
+        data = self.opc.read(part)
+        if b"sheetProtection" not in data:
+            return None
+        element = next((e for e in self.opc.xml(part) if local(e.tag) == "sheetProtection"), None)
+        if element is None:
+            return None
+        attrs = "".join(f' {local(k)}="{escape(v)}"' for k, v in element.attrib.items() if not k.startswith("{"))
+        return f"<sheetProtection{attrs}/>"
+
+    def _referenced_elsewhere(self, names: list[str], owned: set[str]) -> bool:
+        """Do formulas outside the replaced sheets (cells or defined names) refer to them?"""
+        targets = list(names) + [s.name for s in self.sheets if s.part in owned]
+        pattern = _sheet_reference(targets)
+        root = self.opc.workbook_root()
+        for element in root.iter():
+            if local(element.tag) == "definedName" and pattern.search(element.text or ""):
+                return True
+        for sheet in self.sheets:
+            if sheet.part in owned or not sheet.part or sheet.kind != "worksheet":
+                continue
+            data = self.opc.read(sheet.part)
+            if b"<f" not in data and b":f" not in data:
+                continue
+            text = decode_xml(data, self.label, sheet.part)
+            for m in re.finditer(r"<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>", text):
+                if pattern.search(html.unescape(m.group(1))):
+                    return True
+        return False
+
+    def _full_calc_on_load(self) -> None:
+        """Ask the spreadsheet to recalculate every formula when it opens the file."""
+        p = self.p
+        m = re.search(rf"<{p}calcPr\b[^>]*?(/?)>", self.workbook)
+        if m:
+            tag = re.sub(r'\sfullCalcOnLoad="[^"]*"', "", m.group(0))
+            tag = re.sub(r"\s*(/?)>$", r' fullCalcOnLoad="1"\1>', tag)
+            self.workbook = self.workbook[:m.start()] + tag + self.workbook[m.end():]
             return
-        root = ElementTree.fromstring(self.workbook.encode("utf-8"))
-        ids = {s.get("sheetId") for s in root.findall("m:sheets/m:sheet", NS) if s.get("name") in sheets}
-        text = self.package.read("xl/calcChain.xml").decode("utf-8")
+        element = f'<{p}calcPr fullCalcOnLoad="1"/>'
+        later = [re.search(rf"<{p}{name}\b", self.workbook) for name in AFTER_CALC_PR]
+        later = [x.start() for x in later if x]
+        at = min(later) if later else list(re.finditer(rf"</{p}workbook\s*>", self.workbook))[-1].start()
+        self.workbook = self.workbook[:at] + element + self.workbook[at:]
+
+    def _forget_in_calc_chain(self, ids: set[str]) -> None:
+        """Drop calcChain entries of the sheets being replaced (entries omit ``i`` when it repeats)."""
+        if self.calc_part is None or not ids:
+            return
+        text = self.opc.text(self.calc_part)
         current, kept = None, []
-        for m in re.finditer(r"<c\b([^>]*?)/>", text):
-            attrs = m.group(1)
+        cells = list(re.finditer(r"<(\w+:)?c\b([^>]*?)/>", text))
+        for m in cells:
+            attrs = m.group(2)
             found = re.search(r'\bi="(\d+)"', attrs)
             current = found.group(1) if found else current
             if current in ids:
                 continue
             attrs = re.sub(r'\si="\d+"', "", attrs)
-            kept.append(f'<c{attrs} i="{current}"/>')
-        if len(kept) == len(re.findall(r"<c\b", text)):
+            kept.append(f'<{m.group(1) or ""}c{attrs} i="{current}"/>')
+        if len(kept) == len(cells):
             return
         if not kept:
-            self._drop("xl/calcChain.xml")
-            self.workbook_rels = re.sub(rf'<Relationship\b[^>]*Type="{re.escape(T_CALC)}"[^>]*/>', "", self.workbook_rels)
+            self._drop(self.calc_part)
+            self.workbook_rels = re.sub(rf'<(\w+:)?Relationship\b[^>]*Type="{re.escape(T_CALC)}"[^>]*/>', "",
+                                        self.workbook_rels)
             return
-        start = text.index(">", text.index("<calcChain")) + 1
-        self.written["xl/calcChain.xml"] = (text[:start] + "".join(kept) + "</calcChain>").encode("utf-8")
+        opening = re.search(r"<(\w+:)?calcChain\b[^>]*>", text)
+        prefix = opening.group(1) or ""
+        self.written[self.calc_part] = encode_xml(text[:opening.end()] + "".join(kept) + f"</{prefix}calcChain>")
 
 
 class PackageBookWriter:
@@ -194,12 +363,21 @@ class PackageBookWriter:
 
     def __init__(self, source: str | Path, target: str | Path, backup: bool = False):
         self.source, self.target, self.backup = Path(source), Path(target), backup
+        if self.source.exists():  # refuse a package we cannot update (Strict, damaged) before any scoring
+            with open_package(self.source) as package:
+                Plan(package, self.source.name)
 
     def write(self, sheets: list[OutputSheet]) -> None:
         check_writable(self.target)
         with open_package(self.source) as package:
-            plan = Plan(package)
+            plan = Plan(package, self.source.name)
             plan.apply(sheets)
+            try:
+                bad = package.testzip()  # the parts copied as they are must be whole: a bad CRC is a damaged file
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+                raise damaged(self.source.name, str(exc)) from exc
+            if bad is not None:
+                raise damaged(self.source.name, f"{bad} fails its checksum")
 
             def write(temp: Path) -> None:
                 with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as out:

@@ -34,38 +34,45 @@ class Styles:
 
     def __init__(self, xml: str | None):
         self.xml = xml or MINIMAL
+        root = re.search(r"<(\w+:)?styleSheet\b", self.xml)
+        self.p = (root.group(1) or "") if root else ""  # "x:" when the file prefixes its elements
 
     def _section(self, tag: str) -> re.Match | None:
-        return re.search(rf"<{tag}\b[^>]*?(/>|>(.*?)</{tag}>)", self.xml, re.S)
+        p = self.p
+        return re.search(rf"<{p}{tag}\b[^>]*?(/>|>(.*?)</{p}{tag}>)", self.xml, re.S)
 
     def _children(self, tag: str, child: str) -> list[str]:
         m = self._section(tag)
         if not m or m.group(1) == "/>":
             return []
-        return re.findall(rf"<{child}\b(?:[^>]*/>|.*?</{child}>)", m.group(2), re.S)
+        p = self.p
+        return re.findall(rf"<{p}{child}\b(?:[^>]*/>|.*?</{p}{child}>)", m.group(2), re.S)
 
     def _add(self, tag: str, child: str, element: str) -> int:
         """Index of ``element`` in section ``tag``, appending it if it is not there yet."""
+        if self.p:
+            element = re.sub(r"<(/?)(\w+)\b", rf"<\1{self.p}\2", element)
         children = self._children(tag, child)
         if element in children:
             return children.index(element)
         m = self._section(tag)
         if m is None:
             later = [t for t in ORDER[ORDER.index(tag) + 1:] if self._section(t)]
-            block = f'<{tag} count="1">{element}</{tag}>'
+            block = f'<{self.p}{tag} count="1">{element}</{self.p}{tag}>'
             if later:
                 at = self._section(later[0]).start()
                 self.xml = self.xml[:at] + block + self.xml[at:]
             else:
-                at = self.xml.rindex("</styleSheet>")
+                at = self.xml.rindex(f"</{self.p}styleSheet>")
                 self.xml = self.xml[:at] + block + self.xml[at:]
             return 0
         count = len(children) + 1
         if m.group(1) == "/>":
-            block = f'<{tag} count="{count}">{element}</{tag}>'
+            opening = re.sub(r'\scount="\d+"', "", self.xml[m.start():m.end()]).removesuffix("/>").rstrip()
+            block = f'{opening} count="{count}">{element}</{self.p}{tag}>'
         else:
             opening = re.sub(r'\scount="\d+"', "", self.xml[m.start():m.start(2)]).rstrip(">")
-            block = f'{opening} count="{count}">{m.group(2)}{element}</{tag}>'
+            block = f'{opening} count="{count}">{m.group(2)}{element}</{self.p}{tag}>'
         self.xml = self.xml[:m.start()] + block + self.xml[m.end():]
         return count - 1
 

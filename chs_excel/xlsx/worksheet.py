@@ -21,6 +21,7 @@ NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAX_TEXT = 32_767  # Excel's limit for one cell
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 EPOCH = dt.datetime(1899, 12, 30)
+EPOCH_1904 = dt.datetime(1904, 1, 1)  # workbooks with <workbookPr date1904="1"/> (old Mac Excel) count from here
 
 
 def escape(text: str) -> str:
@@ -28,7 +29,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _cells(values: np.ndarray, refs: np.ndarray, styles: np.ndarray) -> np.ndarray:
+def _cells(values: np.ndarray, refs: np.ndarray, styles: np.ndarray, epoch: dt.datetime = EPOCH) -> np.ndarray:
     """One ``<c>`` element per value (empty string for a blank), as an object array."""
     out = np.full(len(values), "", dtype=object)
     kinds = pd.Series(values, dtype=object).map(type).to_numpy()
@@ -52,7 +53,7 @@ def _cells(values: np.ndarray, refs: np.ndarray, styles: np.ndarray) -> np.ndarr
         out[is_bool] = "<c r=\"" + refs[is_bool] + "\"" + styles[is_bool] + " t=\"b\"><v>" + flags + "</v></c>"
     is_date = np.isin(kinds, [dt.date, dt.datetime, pd.Timestamp])
     if is_date.any():
-        serial = [str((pd.Timestamp(v).to_pydatetime() - EPOCH).total_seconds() / 86400).removesuffix(".0")
+        serial = [str((pd.Timestamp(v).to_pydatetime() - epoch).total_seconds() / 86400).removesuffix(".0")
                   for v in values[is_date]]
         out[is_date] = "<c r=\"" + refs[is_date] + "\"" + styles[is_date] + "><v>" + np.array(serial, dtype=object) + "</v></c>"
     return out
@@ -62,8 +63,14 @@ def _style_attr(ids: np.ndarray) -> np.ndarray:
     return np.where(ids > 0, ' s="' + ids.astype(str).astype(object) + '"', "").astype(object)
 
 
-def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = None) -> tuple[bytes, list[tuple[str, str]]]:
-    """The sheet's XML and its external hyperlinks as ``(relationship id, target)``."""
+def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = None, *, date1904: bool = False,
+                  protection: str | None = None) -> tuple[bytes, list[tuple[str, str]]]:
+    """The sheet's XML and its external hyperlinks as ``(relationship id, target)``.
+
+    ``date1904``: dates are serials of the 1904 date system; ``protection``: a ``<sheetProtection>`` element kept
+    from the sheet this one replaces.
+    """
+    epoch = EPOCH_1904 if date1904 else EPOCH
     frame = sheet.frame
     columns = list(frame.columns)
     width, n, head = max(len(columns), max((len(r) for r in sheet.preamble), default=0), 1), len(frame), sheet.header_row
@@ -75,7 +82,7 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
     def loose_row(r: int, row: list) -> str:
         refs = letters[:len(row)] + str(r)
         style = np.full(len(row), styled[sheet.style_of(r)])
-        return f'<row r="{r}">' + "".join(_cells(np.array(row, dtype=object), refs, _style_attr(style))) + "</row>"
+        return f'<row r="{r}">' + "".join(_cells(np.array(row, dtype=object), refs, _style_attr(style), epoch)) + "</row>"
 
     rows_xml: list[str] = [loose_row(r, row) for r, row in enumerate(sheet.preamble, start=1) if row]
     header = _cells(np.array([str(c) for c in columns], dtype=object), letters[:len(columns)] + str(head),
@@ -99,7 +106,7 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
             if col in sheet.links:
                 linked = np.array([bool(link_kind(t)) for t in sheet.links[col]], dtype=bool)
                 style[linked] = ids.link
-            body = body + _cells(values, letters[j] + numbers, _style_attr(style))
+            body = body + _cells(values, letters[j] + numbers, _style_attr(style), epoch)
         rows_xml.append("".join((body + "</row>").tolist()))
     rows_xml += [loose_row(sheet.postscript_row + k, row) for k, row in enumerate(sheet.postscript) if row]
     end_row = sheet.postscript_row + len(sheet.postscript) - 1 if sheet.postscript else head + n
@@ -107,7 +114,7 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
     parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">',
              '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',  # printed landscape, one page wide
              f'<dimension ref="A1:{letters[width - 1]}{end_row}"/>', _views(sheet.freeze), _cols(sheet, columns),
-             "<sheetData>", *rows_xml, "</sheetData>"]
+             "<sheetData>", *rows_xml, "</sheetData>", protection or ""]  # sheetProtection follows sheetData
     if n:
         parts.append(f'<autoFilter ref="A{head}:{last_col}{head + n}"/>')
         parts.append(_conditional_formats(sheet, columns, head, n, ids))
