@@ -140,6 +140,7 @@ class HealthConfig:
     as_of: dt.date | None = None
     segment_column: str = "Segment"
     segment_column_location: str = "Settings"
+    as_of_location: str = "Settings"
     accounts_sheet: str | None = None  # the sheet holding the accounts, when not "Accounts" (Settings: Accounts sheet)
     accounts_sheet_location: str = "Settings"
     benchmarks: tuple[Benchmark, ...] = ()
@@ -662,6 +663,7 @@ def _typed(data: dict, locate: Callable[[Path_], str]) -> HealthConfig:
                         as_of=day(settings["as_of"]) if "as_of" in settings else None,
                         segment_column=settings.get("segment_column", "Segment"),
                         segment_column_location=locate(("settings", "segment_column")),
+                        as_of_location=locate(("settings", "as_of")),
                         accounts_sheet=settings.get("accounts_sheet"),
                         accounts_sheet_location=locate(("settings", "accounts_sheet")),
                         benchmarks=benchmarks, playbooks=playbooks,

@@ -16,10 +16,10 @@ from chs_excel.book.table import BookReader, BookWriter, Table
 import pandas as pd
 
 from chs_excel.benchmarks import unmatched_names
-from chs_excel.config import HealthConfig, config_from_tables, convert_cell
+from chs_excel.config import HealthConfig, config_from_tables, excel_date_problem, convert_cell
 from chs_excel.engine import ScoreResult, score
 from chs_excel.inputs import scoring_input
-from chs_excel.problems import ConfigError, DataIssue, Problem
+from chs_excel.problems import ConfigError, DataIssue, Problem, Problem
 from chs_excel.report import Report, build_report
 
 
@@ -120,6 +120,10 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
     tables, config = load(reader, config)
     day = resolve_as_of(config, as_of)
     data, labels, issues, problems = scoring_input(tables, config, day)
+    outside = excel_date_problem(day, date1904=getattr(writer, "date1904", False))
+    if outside:  # the workbook's own date system (1904 starts four years later) cannot hold the snapshot date
+        where = config.as_of_location if config.as_of and not as_of else "--as-of"
+        problems = problems + [Problem(where, f"the as-of date {outside}")]
     if problems:
         raise ConfigError(problems)
     if len(labels):  # with no accounts yet (a new workbook), every benchmark matching none is no news

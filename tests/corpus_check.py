@@ -282,11 +282,17 @@ def check(path: str, work: str) -> Outcome:
 
 _KINDS = [
     (r"strict open xml", "Strict Open XML"),
-    (r"encrypt|password", "encrypted"),
-    (r"damaged|cannot be read|not a zip|bad ?zip|crc", "damaged or not a workbook"),
+    (r"encrypt|password", "encrypted with a password"),
+    (r"xml bomb", "XML entity declarations (XML bomb guard)"),
+    (r"excel 4 macro sheet", "an Excel 4 macro sheet the reader cannot read"),
+    (r"refers to a part that is missing", "a relationship to a missing part"),
+    (r"differ only in case", "damaged: duplicate part names"),
+    (r"checksum|crc", "damaged: a part fails its checksum"),
+    (r"not a zip|magic number|cannot be read as an excel workbook", "not a zip package (truncated or not a workbook)"),
+    (r"damaged|cannot be read", "damaged"),
     (r"not an excel workbook|no xl/workbook", "not a workbook"),
     (r"implausible size", "implausible size (zip bomb guard)"),
-    (r"chart ?sheet|not a worksheet|dialog|macro sheet", "a non-worksheet named like an output sheet"),
+    (r"chart ?sheet|not a worksheet|dialog", "a non-worksheet named like an output sheet"),
     (r"table", "a table on an output sheet"),
 ]
 

@@ -189,6 +189,16 @@ def test_dates_are_written_in_the_workbooks_date_system(template):
     assert dates == {AS_OF, AS_OF + dt.timedelta(days=30)}, (header, dates)
 
 
+def test_a_1904_workbook_refuses_an_as_of_date_before_1904(template, capsys):
+    edit(template, {"xl/workbook.xml": sub(r"<workbookPr\s*/>", '<workbookPr date1904="1"/>')})
+    before = template.read_bytes()
+    assert main(["refresh", str(template), "--as-of", "1902-05-01", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "--as-of: the as-of date must be a date Excel can hold, from 1904-01-01" in err and "1902-05-01" in err
+    assert template.read_bytes() == before
+    assert main(["refresh", str(template), "--as-of", "1904-01-01", "-q"]) == 0  # its first day is fine
+
+
 # 4. Sheet names differing only in case ---------------------------------------------------------------------------
 
 def test_sheets_named_in_another_case_are_replaced_not_doubled(template):

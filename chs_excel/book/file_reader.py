@@ -15,6 +15,26 @@ from chs_excel.book.table import Table, column_letter, table_from_grid
 from chs_excel.problems import BookError
 
 
+# What the XML parser and python-calamine say, in words a workbook's owner can act on.
+_REASONS = (
+    ("entit", "it declares XML entities (the pattern of an \"XML bomb\"), which chs-excel refuses to expand; "
+              "open it in Excel, save it as a new .xlsx and try again. Nothing was changed."),
+    ("relationship not found", "one of its parts refers to a part that is missing; open it in Excel, which can "
+                               "often repair it, save it and try again. Nothing was changed."),
+    ("macrosheets", "it holds an Excel 4 macro sheet, which chs-excel's reader cannot read; move the macros to a "
+                    "VBA module or a copy of the workbook and try again. Nothing was changed."),
+)
+
+
+def plain_reason(exc: Exception) -> str:
+    """Why a workbook cannot be read, in one sentence (the parser's own words when nothing plainer fits)."""
+    text = str(exc)
+    for key, reason in _REASONS:
+        if key in text.casefold():
+            return reason
+    return f"{text}. Nothing was changed."
+
+
 class FileBookReader:
     """:class:`~chs_excel.book.table.BookReader` over an .xlsx/.xlsm file on disk."""
 
@@ -26,7 +46,7 @@ class FileBookReader:
             self._book = python_calamine.CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # calamine and the XML parser raise their own types
             self._package.close()
-            raise BookError(f"{self.path.name} cannot be read: {exc}") from exc
+            raise BookError(f"{self.path.name} cannot be read: {plain_reason(exc)}") from exc
 
     def close(self) -> None:
         self._package.close()

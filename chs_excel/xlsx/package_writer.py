@@ -363,9 +363,10 @@ class PackageBookWriter:
 
     def __init__(self, source: str | Path, target: str | Path, backup: bool = False):
         self.source, self.target, self.backup = Path(source), Path(target), backup
+        self.date1904 = False  # the workbook counts dates from 1904-01-01 (Mac Excel 2008 and older)
         if self.source.exists():  # refuse a package we cannot update (Strict, damaged) before any scoring
             with open_package(self.source) as package:
-                Plan(package, self.source.name)
+                self.date1904 = Plan(package, self.source.name).date1904
 
     def write(self, sheets: list[OutputSheet]) -> None:
         check_writable(self.target)
