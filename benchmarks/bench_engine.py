@@ -3,7 +3,7 @@
 Run:  python benchmarks/bench_engine.py            (engine at 10k, 100k and 1,048,575 accounts)
       python benchmarks/bench_engine.py --refresh   (also whole refreshes of 10k and 100k-account workbooks)
 
-The engine figure is ``chs_excel.engine.score`` on in-memory data: 8 metrics over
+The engine figure is ``chs_excel.core.engine.score`` on in-memory data: 8 metrics over
 all six measure types, 3 categories, no file I/O. The refresh figure splits
 reading (calamine + cell checks), scoring and writing (openpyxl).
 """
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chs_excel import contract as c  # noqa: E402
 from chs_excel.config import config_from_tables  # noqa: E402
-from chs_excel.engine import ScoringInput, score  # noqa: E402
-from chs_excel.refresh import refresh_file  # noqa: E402
+from chs_excel.core.engine import ScoringInput, score  # noqa: E402
+from chs_excel.pipeline import refresh_file  # noqa: E402
 from tests.helpers import CATEGORY_HEADER, METRIC_HEADER, metric_row, table  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 15)
@@ -114,7 +114,7 @@ def write_workbook(path: Path, n: int, history_accounts: int | None = None) -> N
 
 
 def bench_refresh(sizes) -> None:
-    print("whole refresh (chs_excel.refresh.refresh_file), one run each:")
+    print("whole refresh (chs_excel.pipeline.refresh_file), one run each:")
     with tempfile.TemporaryDirectory() as folder:
         for n in sizes:
             path = Path(folder) / f"book_{n}.xlsx"

@@ -33,7 +33,7 @@ from xlwings import server  # noqa: E402
 
 import bench_engine as be  # noqa: E402
 from chs_excel import excel  # noqa: E402
-from chs_excel import sheet_functions as sf  # noqa: E402
+from chs_excel.excel import functions as sf  # noqa: E402
 from tests.helpers import CATEGORY_HEADER, METRIC_HEADER  # noqa: E402
 
 SERIAL = {dt.date(2026, 10, 1): 46296.0, dt.date(2026, 11, 1): 46327.0}

@@ -25,10 +25,10 @@ import python_calamine  # noqa: E402
 
 import bench_engine as be  # noqa: E402
 from chs_excel import contract as c  # noqa: E402
-from chs_excel.refresh import refresh_file  # noqa: E402
-from chs_excel.xlsx.package_writer import COMPRESS_LEVEL  # noqa: E402
-from chs_excel.xlsx.styles import Styles, StyleIds  # noqa: E402
-from chs_excel.xlsx.worksheet import worksheet_xml  # noqa: E402
+from chs_excel.pipeline import refresh_file  # noqa: E402
+from chs_excel.files.writer import COMPRESS_LEVEL  # noqa: E402
+from chs_excel.files.styles import Styles, StyleIds  # noqa: E402
+from chs_excel.files.worksheet import worksheet_xml  # noqa: E402
 
 
 def floor_read(path: Path) -> float:

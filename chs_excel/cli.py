@@ -16,8 +16,8 @@ from chs_excel.config import config_from_json, excel_date_problem
 from chs_excel.contract import GAP as GAP_SHEET
 from chs_excel.contract import VALIDATION
 from chs_excel.problems import BookError, ConfigError
-from chs_excel.refresh import backtest_file, refresh_file, validate_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import backtest_file, refresh_file, validate_file
+from chs_excel.demo.template import write_template
 
 STEPS = ("reading", "scoring", "writing", "done")
 ADDIN_STEPS = """Next steps (desktop Excel on Windows or Mac, Python with chs-excel installed):
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Wrote {write_template(args.path)}")
             return 0
         if args.command == "addin":
-            from chs_excel.addin import conf_settings, describe, write_addin
+            from chs_excel.excel.addin import conf_settings, describe, write_addin
             chosen = (args.interpreter, args.interpreter_win, args.interpreter_mac)
             try:
                 target = write_addin(args.path, *chosen)
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join([f"Wrote {target}", *describe(conf_settings(*chosen)), ADDIN_STEPS]))
             return 0
         if args.command == "lite":
-            from chs_excel.lite import write_lite
+            from chs_excel.excel.lite import write_lite
             files = write_lite(args.folder)
             print("Wrote " + " and ".join(str(f) for f in files))
             print("In Excel: Home > Add-ins > xlwings Lite. Paste main.py into its main.py tab. ADD the lines of "

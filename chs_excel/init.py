@@ -3,8 +3,8 @@
 Each input sheet (Instructions, Settings, Categories, Metrics, Accounts, Metric History, Overrides, Benchmarks,
 Playbooks) is added only when the workbook has no sheet of that name (case ignored). The sheets are described as
 :class:`~chs_excel.book.table.OutputSheet` from the same example data the template is made of
-(:func:`chs_excel.template.example_sheets`) and written by the same part-level writer as a refresh
-(:class:`~chs_excel.xlsx.package_writer.PackageBookWriter`): every part of the workbook is copied byte for byte
+(:func:`chs_excel.demo.template.example_sheets`) and written by the same part-level writer as a refresh
+(:class:`~chs_excel.files.writer.PackageBookWriter`): every part of the workbook is copied byte for byte
 except the registry parts a new sheet is listed in, and the file is replaced in one step.
 
 chs-excel never writes these sheets again: a refresh writes only ``contract.OUTPUT_SHEETS``.
@@ -20,7 +20,7 @@ import pandas as pd
 from chs_excel import contract as c
 from chs_excel.book.table import OutputSheet
 from chs_excel.problems import BookError
-from chs_excel.template import ACCOUNTS_SHEET_SETTING, AS_OF, INSTRUCTIONS, METRICS, example_sheets
+from chs_excel.demo.template import ACCOUNTS_SHEET_SETTING, AS_OF, INSTRUCTIONS, METRICS, example_sheets
 
 INIT_SHEETS = (c.INSTRUCTIONS, c.SETTINGS, c.CATEGORIES, c.METRICS, c.ACCOUNTS, c.HISTORY, c.OVERRIDES, c.BENCHMARKS,
                c.PLAYBOOKS)
@@ -88,9 +88,9 @@ def _refuse(book: Path, why: str) -> BookError:
 def init_file(book: str | Path, *, example: bool = False, accounts: str | None = None,
               backup: bool = False) -> InitResult:
     """Add the missing input sheets to ``book`` in place; raise :class:`BookError` (file untouched) when it cannot."""
-    from chs_excel.book.file_reader import FileBookReader
-    from chs_excel.refresh import accounts_sheet_setting
-    from chs_excel.xlsx.package_writer import PackageBookWriter
+    from chs_excel.files.reader import FileBookReader
+    from chs_excel.pipeline import accounts_sheet_setting
+    from chs_excel.files.writer import PackageBookWriter
 
     book = Path(book)
     if book.suffix.lower() not in SUFFIXES:

@@ -17,7 +17,7 @@ import pandas as pd
 from chs_excel import contract as c
 from chs_excel.book.table import EXCEL_ERRORS, CellError, Table
 from chs_excel.config import HealthConfig
-from chs_excel.engine import ScoringInput
+from chs_excel.core.engine import ScoringInput
 from chs_excel.problems import DataIssue, Problem, show_value
 
 # Kinds of raw cell, found in one pass per column.
@@ -242,7 +242,7 @@ def layout_issues(table: Table | None, hidden_action: str) -> list[DataIssue]:
 
 
 def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFrame, rows: np.ndarray) -> list[DataIssue]:
-    from chs_excel.measures import unknown_labels
+    from chs_excel.core.measures import unknown_labels
     issues = []
     for m in config.metrics:
         if m.measure != "categorical":

@@ -18,8 +18,8 @@ from openpyxl.worksheet.properties import PageSetupProperties
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from chs_excel.refresh import refresh_file  # noqa: E402
-from chs_excel.template import write_template  # noqa: E402
+from chs_excel.pipeline import refresh_file  # noqa: E402
+from chs_excel.demo.template import write_template  # noqa: E402
 
 SHEETS = ["Instructions", "Settings", "Categories", "Metrics", "Accounts", "Metric History", "Overrides", "Benchmarks",
           "Playbooks", "Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import python_calamine
 import xlwings as xw
 
-from chs_excel.book.package import error_cells, open_package, sheet_parts
+from chs_excel.files.package import error_cells, open_package, sheet_parts
 
 COM_CODES = {"#DIV/0!": -2146826281, "#N/A": -2146826246, "#NAME?": -2146826259, "#NULL!": -2146826288,
              "#NUM!": -2146826252, "#REF!": -2146826265, "#VALUE!": -2146826273}

@@ -8,13 +8,13 @@ import pytest
 from helpers import simple_tables, table
 
 from chs_excel import contract as c
-from chs_excel import distribution, history
-from chs_excel.benchmarks import benchmark_targets, match_benchmarks, select_playbooks
+from chs_excel.analysis import distribution, history
+from chs_excel.analysis.targets import benchmark_targets, match_benchmarks, select_playbooks
 from chs_excel.cli import main
 from chs_excel.config import config_from_tables
 from chs_excel.problems import ConfigError
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 BENCH_HEADER = ["Segment", "Stage", "Target", "A"]
 PLAY_HEADER = [col.header for col in c.PLAYBOOK_COLUMNS]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from defusedxml import ElementTree
 
-from chs_excel.addin import ADDIN_NAME, RIBBON_PART, WORKBOOK_PART, template_path
+from chs_excel.excel.addin import ADDIN_NAME, RIBBON_PART, WORKBOOK_PART, template_path
 from chs_excel.contract import OUTPUT_SHEETS
 from chs_excel.cli import main
-from chs_excel.lite import LITE_REQUIREMENTS, REQUIREMENTS, XLWINGS_MIN
+from chs_excel.excel.lite import LITE_REQUIREMENTS, REQUIREMENTS, XLWINGS_MIN
 
 UI = "{http://schemas.microsoft.com/office/2006/01/customui}"
 
@@ -140,8 +140,8 @@ def test_settings_sheet_is_enabled_under_the_name_the_vba_reads(addin):
                                                  ("darwin", "Interpreter_Mac", "Interpreter_Win")])
 def test_addin_names_the_python_it_was_made_with_for_this_platform(tmp_path, monkeypatch, capsys, platform, key,
                                                                     other):
-    import chs_excel.addin
-    monkeypatch.setattr(chs_excel.addin, "current_platform", lambda: platform)
+    import chs_excel.excel.addin
+    monkeypatch.setattr(chs_excel.excel.addin, "current_platform", lambda: platform)
     assert main(["addin", str(tmp_path)]) == 0
     assert f"{key}: {sys.executable}" in capsys.readouterr().out
     _, values = conf_values(tmp_path / ADDIN_NAME)
@@ -150,8 +150,8 @@ def test_addin_names_the_python_it_was_made_with_for_this_platform(tmp_path, mon
 
 
 def test_addin_made_where_there_is_no_desktop_excel_names_no_interpreter(tmp_path, monkeypatch, capsys):
-    import chs_excel.addin
-    monkeypatch.setattr(chs_excel.addin, "current_platform", lambda: "linux")
+    import chs_excel.excel.addin
+    monkeypatch.setattr(chs_excel.excel.addin, "current_platform", lambda: "linux")
     assert main(["addin", str(tmp_path)]) == 0
     assert "--interpreter-win" in capsys.readouterr().out
     _, values = conf_values(tmp_path / ADDIN_NAME)
@@ -161,8 +161,8 @@ def test_addin_made_where_there_is_no_desktop_excel_names_no_interpreter(tmp_pat
 
 
 def test_interpreter_options(tmp_path, monkeypatch, capsys):
-    import chs_excel.addin
-    monkeypatch.setattr(chs_excel.addin, "current_platform", lambda: "win32")
+    import chs_excel.excel.addin
+    monkeypatch.setattr(chs_excel.excel.addin, "current_platform", lambda: "win32")
     win = r"D:\Python\envs\cs\python.exe"
     assert main(["addin", str(tmp_path), "--interpreter", win]) == 0
     _, values = conf_values(tmp_path / ADDIN_NAME)
@@ -179,7 +179,7 @@ def test_interpreter_options(tmp_path, monkeypatch, capsys):
 
 
 def test_xml_special_characters_in_paths_survive(tmp_path):
-    from chs_excel.addin import write_addin
+    from chs_excel.excel.addin import write_addin
     win = r"C:\Users\O'Brien & <Co> \"CS\" Ops\Ünïcödé 日本\.venv\Scripts\python.exe"
     mac = "/Users/o'brien/A&B <x> \"y\"/bin/python3 "
     target = write_addin(tmp_path, interpreter_win=win, interpreter_mac=mac, platform="linux")
@@ -220,7 +220,7 @@ def test_addin_main_refreshes_the_calling_book(monkeypatch, tmp_path):
     from client_shapes import book_payload as book_json
 
     import chs_excel_addin
-    from chs_excel.template import write_template
+    from chs_excel.demo.template import write_template
     book = xw.Book(json=book_json(write_template(tmp_path / "b.xlsx")))
     monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
     chs_excel_addin.main()
@@ -294,7 +294,7 @@ def test_lite_keeps_the_lines_xlwings_lite_itself_needs():
 
 def test_xlwings_minimum_has_every_api_chs_excel_calls():
     """The installed xlwings is at least the minimum, and has what chs-excel calls (the minimum's evidence is in
-    chs_excel/lite.py: 0.37.4 lacks Range.set_colors and Range.conditional_formats)."""
+    chs_excel/excel/lite.py: 0.37.4 lacks Range.set_colors and Range.conditional_formats)."""
     import inspect
     import tomllib
 

@@ -11,11 +11,11 @@ import pytest
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
-from chs_excel import backtest as bt
+from chs_excel.analysis import separation as bt
 from chs_excel import contract as c
 from chs_excel.cli import main
-from chs_excel.refresh import backtest_file, refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import backtest_file, refresh_file
+from chs_excel.demo.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "saas_churn" / "saas_churn.xlsx"

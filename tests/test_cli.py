@@ -4,7 +4,7 @@ import pytest
 
 from chs_excel import contract as c
 from chs_excel.cli import main
-from chs_excel.template import write_template
+from chs_excel.demo.template import write_template
 
 
 def test_demo_writes_a_refreshed_workbook(tmp_path, capsys):

@@ -15,8 +15,8 @@ from xlwings import server
 
 from chs_excel import contract as c
 from chs_excel import excel
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 RECORDED = Path(__file__).parent / "fixtures" / "clients"
 INPUTS = ("Accounts", "Metrics", "Categories", "Settings", "Metric History", "Overrides")

@@ -9,7 +9,7 @@ from helpers import metric_row, simple_tables
 from chs_excel.cli import main
 from chs_excel.config import config_from_json, config_from_tables, config_to_dict
 from chs_excel.problems import ConfigError
-from chs_excel.template import write_template
+from chs_excel.demo.template import write_template
 
 
 def problems(**tables_kw) -> list[str]:

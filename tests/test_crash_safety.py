@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 
 from chs_excel import contract as c
-from chs_excel.book.atomic import backup_path
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.files.atomic import backup_path
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def book(tmp_path):
 @pytest.mark.parametrize("fail_at", [1, 4, 9, 15, 21])
 def test_a_save_that_fails_midway_leaves_the_original(book, monkeypatch, fail_at):
     """Every part written or copied into the new package is a point where the disk can fill up."""
-    from chs_excel.xlsx import package_writer
+    from chs_excel.files import writer as package_writer
     with zipfile.ZipFile(book) as z:
         assert len(z.namelist()) >= 21
     original = book.read_bytes()
@@ -47,7 +47,7 @@ def test_a_save_that_fails_midway_leaves_the_original(book, monkeypatch, fail_at
 
 def test_killed_refreshes_leave_the_old_or_the_new_workbook(book):
     original = book.read_bytes()
-    script = f"from chs_excel.refresh import refresh_file; refresh_file({str(book)!r})"
+    script = f"from chs_excel.pipeline import refresh_file; refresh_file({str(book)!r})"
     outcomes = set()
     for delay in (0.05, 0.2, 0.4, 0.6, 0.8, 1.0, 1.3):
         proc = subprocess.Popen([sys.executable, "-c", script])

@@ -11,7 +11,7 @@ import pytest
 from helpers import metric_row, override_row, simple_tables
 
 from chs_excel.config import Bands, Metric, config_from_tables
-from chs_excel.engine import INSUFFICIENT, ScoringInput, band_of, goal_period, score
+from chs_excel.core.engine import INSUFFICIENT, ScoringInput, band_of, goal_period, score
 
 AS_OF = dt.date(2026, 11, 15)
 
@@ -143,7 +143,7 @@ def test_every_measure_through_the_engine():
 
 
 def test_points_lost_add_up_to_what_the_overall_score_misses():
-    from chs_excel.engine import driver_text, points_lost
+    from chs_excel.core.engine import driver_text, points_lost
     config = config_from_tables(simple_tables())
     r = run(BASE)
     lost = points_lost(config, r.metric_scores)

@@ -8,8 +8,8 @@ from client_shapes import function_call, sheet_values
 from xlwings import server
 
 from chs_excel import excel
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 # The scorecard of test_engine: A (weight 3) = m1 (1) + m2 (3); B (weight 1) = m3. Labels a=20, b=60, c=100.
 METRICS = [METRIC_HEADER] + [

@@ -10,8 +10,8 @@ from xlwings import server
 
 from chs_excel import contract as c
 from chs_excel import excel
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 
 def run_script(name: str, payload: dict) -> list[dict]:

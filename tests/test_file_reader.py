@@ -7,10 +7,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from chs_excel.book.file_reader import FileBookReader
-from chs_excel.book.sheet_scan import NO_SAVED_VALUE, scan_sheet
+from chs_excel.files.reader import FileBookReader
+from chs_excel.files.sheet_scan import NO_SAVED_VALUE, scan_sheet
 from chs_excel.problems import DataIssue
-from chs_excel.report import MAX_ISSUES_PER_KIND, issues_sheet
+from chs_excel.sheets.report import MAX_ISSUES_PER_KIND, issues_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "workbook_template.xlsx"
@@ -40,7 +40,7 @@ def test_a_stray_value_at_xfd1048576_is_read_in_bounded_memory(tmp_path):
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
 sys.path.insert(0, {str(ROOT)!r})
-from chs_excel.refresh import refresh_file
+from chs_excel.pipeline import refresh_file
 summary = refresh_file({str(book)!r})
 print(summary.accounts)
 """
@@ -79,7 +79,7 @@ def test_error_cell_with_attributes_reordered_reaches_the_table(tmp_path):
 
 
 def test_nan_blank_rows_and_sheet_case(tmp_path):
-    from chs_excel.refresh import validate_file
+    from chs_excel.pipeline import validate_file
 
     def edit(x):
         x = re.sub(r'<c r="G3" t="n"><v>[^<]*</v></c>', '<c r="G3"><v>NaN</v></c>', x)
@@ -95,14 +95,14 @@ def test_nan_blank_rows_and_sheet_case(tmp_path):
 
 
 def test_a_row_with_data_but_no_id_is_still_an_issue(tmp_path):
-    from chs_excel.refresh import validate_file
+    from chs_excel.pipeline import validate_file
     book = edited(tmp_path, {ACCOUNTS: lambda x: add_row(x, '<row r="63"><c r="B63" t="inlineStr"><is><t>Orphan</t></is></c></row>')})
     issues = [i for i in validate_file(book).issues if i.problem == "blank Account ID"]
     assert [i.cell for i in issues] == ["Accounts!A63"]
 
 
 def test_stray_value_at_a1048576_is_one_account_not_a_million_issues(tmp_path):
-    from chs_excel.refresh import validate_file
+    from chs_excel.pipeline import validate_file
     book = edited(tmp_path, {ACCOUNTS: lambda x: add_row(x, '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>stray</t></is></c></row>')})
     summary = validate_file(book)
     assert summary.accounts == 61

@@ -15,13 +15,13 @@ import pytest
 
 import chs_excel
 from chs_excel import contract as c
-from chs_excel.book import atomic
-from chs_excel.book.atomic import backup_path, lock_path, refresh_lock
-from chs_excel.book.file_reader import FileBookReader
+from chs_excel.files import atomic
+from chs_excel.files.atomic import backup_path, lock_path, refresh_lock
+from chs_excel.files.reader import FileBookReader
 from chs_excel.cli import main
 from chs_excel.problems import BookError
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 ROOT = Path(chs_excel.__file__).resolve().parent.parent
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -15,10 +15,10 @@ import pytest
 from defusedxml import ElementTree
 
 from chs_excel import contract as c
-from chs_excel.book.file_reader import FileBookReader
+from chs_excel.files.reader import FileBookReader
 from chs_excel.cli import main
 from chs_excel.init import INIT_SHEETS
-from chs_excel.template import ACCOUNT_HEADERS, write_template
+from chs_excel.demo.template import ACCOUNT_HEADERS, write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "excel-made"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chs_excel import measures
+from chs_excel.core import measures
 
 
 def listed(series):

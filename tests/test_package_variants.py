@@ -19,14 +19,14 @@ import pytest
 from defusedxml import ElementTree
 
 from chs_excel import contract as c
-from chs_excel.book.package import open_package
+from chs_excel.files.package import open_package
 from chs_excel.book.table import OutputSheet
 from chs_excel.cli import main
 from chs_excel.problems import BookError
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
-from chs_excel.xlsx.opc import Package, local
-from chs_excel.xlsx.package_writer import PackageBookWriter
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
+from chs_excel.files.opc import Package, local
+from chs_excel.files.writer import PackageBookWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"

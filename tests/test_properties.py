@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chs_excel.config import config_from_tables
-from chs_excel.engine import ScoringInput, score
+from chs_excel.core.engine import ScoringInput, score
 
 AS_OF = dt.date(2026, 11, 15)
 maybe_value = st.one_of(st.none(), st.floats(min_value=-50, max_value=150, allow_nan=False))

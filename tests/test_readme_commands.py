@@ -24,8 +24,8 @@ import pytest
 
 from chs_excel import contract as c
 from chs_excel.cli import main, parser
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -19,8 +19,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from chs_excel import contract as c
 from chs_excel.problems import BookError
-from chs_excel.refresh import refresh_file
-from chs_excel.template import write_template
+from chs_excel.pipeline import refresh_file
+from chs_excel.demo.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,7 +193,7 @@ SHARED_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types
 
 
 def owned_parts(path: Path) -> set[str]:
-    from chs_excel.book.package import open_package, parts_of_sheets, sheet_parts
+    from chs_excel.files.package import open_package, parts_of_sheets, sheet_parts
     with open_package(path) as package:
         parts = sheet_parts(package)
         return {parts[s] for s in c.OUTPUT_SHEETS if s in parts} | parts_of_sheets(package, c.OUTPUT_SHEETS)

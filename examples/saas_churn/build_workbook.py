@@ -26,7 +26,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chs_excel import contract as c  # noqa: E402
-from chs_excel.refresh import backtest_file, refresh_file  # noqa: E402
+from chs_excel.pipeline import backtest_file, refresh_file  # noqa: E402
 
 DATA = HERE / "saas_churn_2000.csv"
 DEFAULT_OUT = HERE / "saas_churn_built.xlsx"

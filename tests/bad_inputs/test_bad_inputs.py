@@ -18,7 +18,7 @@ from helpers import write_book
 from chs_excel import contract as c
 from chs_excel.cli import main
 from chs_excel.problems import BookError, ConfigError
-from chs_excel.refresh import refresh_file
+from chs_excel.pipeline import refresh_file
 
 METRIC_HEADER = [col.header for col in c.METRIC_COLUMNS]
 
@@ -278,7 +278,7 @@ def test_a_workbook_at_excels_row_limit_is_scored(tmp_path):
 
     from chs_excel.book.table import Table
     from chs_excel.config import config_from_tables
-    from chs_excel.engine import score
+    from chs_excel.core.engine import score
     from chs_excel.inputs import scoring_input
     from tests_helpers_tables import tables_from_rows
 

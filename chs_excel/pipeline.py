@@ -15,12 +15,12 @@ from chs_excel import contract as c
 from chs_excel.book.table import BookReader, BookWriter, Table
 import pandas as pd
 
-from chs_excel.benchmarks import unmatched_names
+from chs_excel.analysis.targets import unmatched_names
 from chs_excel.config import HealthConfig, config_from_tables, excel_date_problem, convert_cell
-from chs_excel.engine import ScoreResult, score
+from chs_excel.core.engine import ScoreResult, score
 from chs_excel.inputs import scoring_input
 from chs_excel.problems import ConfigError, DataIssue, Problem, Problem
-from chs_excel.report import Report, build_report
+from chs_excel.sheets.report import Report, build_report
 
 
 @dataclass
@@ -153,11 +153,11 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
                  progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
     """Refresh a workbook file in place (or into ``output``), replacing only chs-excel's own sheets.
 
-    Everything else in the file is carried over byte for byte (see :mod:`chs_excel.xlsx.package_writer`).
+    Everything else in the file is carried over byte for byte (see :mod:`chs_excel.files.writer`).
     """
-    from chs_excel.book.atomic import refresh_lock
-    from chs_excel.book.file_reader import FileBookReader  # file I/O stays off the in-Excel (Pyodide) path
-    from chs_excel.xlsx.package_writer import PackageBookWriter
+    from chs_excel.files.atomic import refresh_lock
+    from chs_excel.files.reader import FileBookReader  # file I/O stays off the in-Excel (Pyodide) path
+    from chs_excel.files.writer import PackageBookWriter
 
     book = Path(book)
     target = Path(output) if output else book
@@ -171,8 +171,8 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
 def backtest(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
              as_of: dt.date | None = None, days: int = 90):
     """Score the accounts, compare the scores with the Outcomes sheet and write the Validation sheet."""
-    from chs_excel import history
-    from chs_excel.validation import build_validation
+    from chs_excel.analysis import history
+    from chs_excel.sheets.validation import build_validation
 
     tables, config = load(reader, config)
     day = resolve_as_of(config, as_of)
@@ -189,9 +189,9 @@ def backtest(reader: BookReader, writer: BookWriter | None, *, config: HealthCon
 
 def backtest_file(book: str | Path, *, config: HealthConfig | None = None, as_of: dt.date | None = None,
                   days: int = 90):
-    from chs_excel.book.atomic import refresh_lock
-    from chs_excel.book.file_reader import FileBookReader
-    from chs_excel.xlsx.package_writer import PackageBookWriter
+    from chs_excel.files.atomic import refresh_lock
+    from chs_excel.files.reader import FileBookReader
+    from chs_excel.files.writer import PackageBookWriter
 
     book = Path(book)
     with refresh_lock(book), FileBookReader(book) as reader:
@@ -201,6 +201,6 @@ def backtest_file(book: str | Path, *, config: HealthConfig | None = None, as_of
 def validate_file(book: str | Path, *, config: HealthConfig | None = None,
                   as_of: dt.date | None = None) -> RefreshSummary:
     """Everything a refresh checks, without writing anything."""
-    from chs_excel.book.file_reader import FileBookReader
+    from chs_excel.files.reader import FileBookReader
     with FileBookReader(Path(book)) as reader:
         return refresh(reader, None, config=config, as_of=as_of)

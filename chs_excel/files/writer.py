@@ -16,14 +16,14 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from chs_excel.book.atomic import atomic_write, check_writable
-from chs_excel.book.package import NS, open_package
+from chs_excel.files.atomic import atomic_write, check_writable
+from chs_excel.files.package import NS, open_package
 from chs_excel.book.table import OutputSheet
 from chs_excel.problems import BookError
-from chs_excel.xlsx.chart import chart_xml, drawing_xml
-from chs_excel.xlsx.opc import Package, Sheet, damaged, decode_xml, encode_xml, local, relative, rels_path
-from chs_excel.xlsx.styles import Styles, StyleIds
-from chs_excel.xlsx.worksheet import escape, worksheet_xml
+from chs_excel.files.chart import chart_xml, drawing_xml
+from chs_excel.files.opc import Package, Sheet, damaged, decode_xml, encode_xml, local, relative, rels_path
+from chs_excel.files.styles import Styles, StyleIds
+from chs_excel.files.worksheet import escape, worksheet_xml
 
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 T_SHEET, T_DRAWING, T_CHART, T_LINK = (f"{RELS}/worksheet", f"{RELS}/drawing", f"{RELS}/chart", f"{RELS}/hyperlink")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from chs_excel import measures
+from chs_excel.core import measures
 from chs_excel.config import Bands, HealthConfig, Metric
 from chs_excel.problems import DataIssue, show_value
 

@@ -31,8 +31,8 @@ XLWINGS_MIN = "0.37.5"
 LITE_REQUIREMENTS = [f"xlwings>={XLWINGS_MIN}", "pyodide-http"]  # what xlwings Lite itself needs
 REQUIREMENTS = ["numpy", "pandas", "jsonschema"]  # what chs-excel needs in Pyodide
 # The file-only modules are left out of the bundle: they import openpyxl / python-calamine.
-LEFT_OUT = {"cli.py", "template.py", "addin.py", "lite.py", "book/file_reader.py", "book/atomic.py", "book/package.py",
-            "xlsx/__init__.py", "xlsx/styles.py", "xlsx/worksheet.py", "xlsx/chart.py", "xlsx/package_writer.py"}
+LEFT_OUT = {"cli.py", "init.py", "excel/addin.py", "excel/lite.py"}
+LEFT_OUT_FOLDERS = ("files/", "demo/")  # the file on disk and the template: openpyxl, python-calamine
 EXPORTS = ["health_score", "health_band", "category_score", "metric_score", "health_gap", "health_drivers",
            "refresh_scores", "validate_config", "run_backtest"]
 
@@ -47,7 +47,7 @@ def bundle() -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(package.rglob("*.py")):
             relative = path.relative_to(package).as_posix()
-            if relative in LEFT_OUT:
+            if relative in LEFT_OUT or relative.startswith(LEFT_OUT_FOLDERS):
                 continue
             info = zipfile.ZipInfo(f"chs_excel/{relative}", date_time=(2026, 1, 1, 0, 0, 0))
             zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)

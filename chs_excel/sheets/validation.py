@@ -1,7 +1,7 @@
 """The Validation sheet: how well the score separated accounts that churned from those that stayed.
 
 Pure: builds an :class:`OutputSheet` and the headline figures from scores,
-outcomes and Score History. See :mod:`chs_excel.backtest` for the measures.
+outcomes and Score History. See :mod:`chs_excel.analysis.separation` for the measures.
 """
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from chs_excel import backtest as bt
+from chs_excel.analysis import separation as bt
 from chs_excel import contract as c
-from chs_excel import distribution, history
+from chs_excel.analysis import distribution, history
 from chs_excel.book.table import BarChart, OutputSheet
 from chs_excel.config import HealthConfig
-from chs_excel.engine import ScoreResult, band_of
+from chs_excel.core.engine import ScoreResult, band_of
 from chs_excel.problems import DataIssue
-from chs_excel.report import rounded, shown_overall
+from chs_excel.sheets.report import rounded, shown_overall
 
 BAND_ORDER = ["Red", "Amber", "Green", "No score"]
 POINT_COLORS = ("E06666", "FFD966", "93C47D", "BFBFBF")

@@ -21,7 +21,7 @@ import jsonschema
 
 from chs_excel import contract as c
 from chs_excel.book.table import CellError, Table, serial_to_date
-from chs_excel.measures import even_scores
+from chs_excel.core.measures import even_scores
 from chs_excel.problems import ConfigError, Problem, show_value
 
 Path_ = tuple[Any, ...]
@@ -160,7 +160,7 @@ def load_schema() -> dict:
     packaged = resources.files("chs_excel").joinpath("schemas/health_config.schema.json")
     if packaged.is_file():
         return json.loads(packaged.read_text(encoding="utf-8"))
-    here = Path(__file__).resolve().parent.parent / "schemas" / "health_config.schema.json"
+    here = Path(__file__).resolve().parents[2] / "schemas" / "health_config.schema.json"
     return json.loads(here.read_text(encoding="utf-8"))
 
 

@@ -20,10 +20,10 @@ from chs_excel import contract as c
 from chs_excel.book.cells import clean_grid
 from chs_excel.book.table import Table, table_from_grid
 from chs_excel.config import HealthConfig, config_from_tables
-from chs_excel.engine import ScoreResult, driver_text, points_lost, score
+from chs_excel.core.engine import ScoreResult, driver_text, points_lost, score
 from chs_excel.inputs import account_ids, scoring_input
 from chs_excel.problems import ConfigError
-from chs_excel.report import rounded, shown_overall
+from chs_excel.sheets.report import rounded, shown_overall
 
 Grid = list[list[Any]]
 _CONFIG_CACHE: OrderedDict[str, HealthConfig] = OrderedDict()

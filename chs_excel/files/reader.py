@@ -9,8 +9,8 @@ from xml.parsers import expat
 
 import python_calamine
 
-from chs_excel.book.package import open_package, sheet_parts
-from chs_excel.book.sheet_scan import MAX_CELLS, SheetScan, read_scan, trimmed_sheet
+from chs_excel.files.package import open_package, sheet_parts
+from chs_excel.files.sheet_scan import MAX_CELLS, SheetScan, read_scan, trimmed_sheet
 from chs_excel.book.table import Table, column_letter, table_from_grid
 from chs_excel.problems import BookError
 

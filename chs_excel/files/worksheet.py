@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from chs_excel.book.table import OutputSheet, band_rules, column_letter, label_rules, link_kind
-from chs_excel.engine import band_labels
-from chs_excel.xlsx.styles import StyleIds
+from chs_excel.core.engine import band_labels
+from chs_excel.files.styles import StyleIds
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
-from chs_excel import distribution, history
-from chs_excel.benchmarks import benchmark_targets, category_points, match_benchmarks, select_playbooks, top_names
+from chs_excel.analysis import distribution, history
+from chs_excel.analysis.targets import benchmark_targets, category_points, match_benchmarks, select_playbooks, top_names
 from chs_excel.book.table import BarChart, OutputSheet, Table
 from chs_excel.config import HealthConfig
-from chs_excel.engine import ScoreResult, band_of, driver_text, points_lost
+from chs_excel.core.engine import ScoreResult, band_of, driver_text, points_lost
 from chs_excel.problems import DataIssue
 
 ISSUE_COLUMNS = ["Sheet", "Cell", "Row", "Column", "Value", "Problem", "What chs-excel did"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chs_excel.book.table import CellError
 from chs_excel.problems import BookError
-from chs_excel.xlsx.opc import Package
+from chs_excel.files.opc import Package
 
 MAX_MEMBERS = 20_000
 MAX_UNPACKED_BYTES = 4 * 1024**3
@@ -62,9 +62,9 @@ def error_cells(package: zipfile.ZipFile, part: str) -> dict[tuple[int, int], Ce
     """Cells holding an Excel error or a formula with no saved value, by (row, column), 1-based.
 
     Fast readers report both as blank; a user needs to hear that ``#N/A`` is
-    not the same as an empty cell. (The sheet XML is parsed as XML: see :mod:`chs_excel.book.sheet_scan`.)
+    not the same as an empty cell. (The sheet XML is parsed as XML: see :mod:`chs_excel.files.sheet_scan`.)
     """
-    from chs_excel.book.sheet_scan import read_scan
+    from chs_excel.files.sheet_scan import read_scan
     return read_scan(package, part)[1].errors
 
 
@@ -78,5 +78,5 @@ def parts_of_sheets(package: zipfile.ZipFile, sheets: tuple[str, ...]) -> set[st
 
 def hidden_rows(package: zipfile.ZipFile, part: str) -> list[int]:
     """Excel row numbers hidden in the sheet."""
-    from chs_excel.book.sheet_scan import read_scan
+    from chs_excel.files.sheet_scan import read_scan
     return read_scan(package, part)[1].hidden

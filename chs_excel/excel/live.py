@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from chs_excel.engine import band_labels
+from chs_excel.core.engine import band_labels
 from chs_excel.book.cells import clean_grid
 from chs_excel.book.table import (EXCEL_ERRORS, OutputSheet, Table, band_rules, column_letter, label_rules, link_kind,
                                   table_from_grid)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chs_excel.book.table import BarChart, column_letter
-from chs_excel.xlsx.worksheet import escape
+from chs_excel.files.worksheet import escape
 
 NS_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main"

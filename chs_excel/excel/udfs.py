@@ -2,8 +2,8 @@
 
 The same module serves classic xlwings (Windows/Mac add-in: "Import Functions",
 RunPython), xlwings Lite (Excel on Windows, Mac and the web) and xlwings Server.
-It only converts: the logic lives in :mod:`chs_excel.sheet_functions` and
-:mod:`chs_excel.refresh`.
+It only converts: the logic lives in :mod:`chs_excel.excel.functions` and
+:mod:`chs_excel.pipeline`.
 
 Every function takes the account rows (with their header row, or pass the header
 separately as the last argument) and the config ranges, and returns one value per
@@ -16,10 +16,10 @@ import functools
 
 from xlwings import Book, arg, func, script
 
-from chs_excel import sheet_functions as sf
-from chs_excel.book.live import XlwingsBookReader, XlwingsBookWriter
+from chs_excel.excel import functions as sf
+from chs_excel.excel.live import XlwingsBookReader, XlwingsBookWriter
 from chs_excel.problems import BookError, ConfigError
-from chs_excel.refresh import RefreshSummary, backtest, refresh
+from chs_excel.pipeline import RefreshSummary, backtest, refresh
 
 ACCOUNTS = "Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:L61), or data rows with the header passed as the last argument"
 METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:S8)"

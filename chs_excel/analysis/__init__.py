@@ -1,0 +1,1 @@
+"""What the scores mean together: targets per segment x stage, separation of churned from retained, history, spread."""

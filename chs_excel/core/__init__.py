@@ -1,0 +1,1 @@
+"""The scoring core: measure types, the weighted roll-up and how scores are explained. Pure: no sheets, no files."""

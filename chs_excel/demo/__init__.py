@@ -1,0 +1,1 @@
+"""The example scorecard and sample accounts (the template, the demo, ``init --example``)."""
