@@ -1,9 +1,19 @@
-"""chs-excel: an explainable customer health score engine that lives in Excel."""
-from chs_excel.config import HealthConfig, config_from_json, config_from_tables
-from chs_excel.core.engine import ScoreResult, ScoringInput, score
-from chs_excel.problems import BookError, ConfigError, DataIssue, Problem
-from chs_excel.pipeline import refresh, refresh_file, validate_file
+"""chs-excel: an explainable customer health score engine that lives in Excel.
+
+The names below are loaded on first use, so importing one layer (the engine,
+the config types) loads only what that layer needs.
+"""
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["BookError", "ConfigError", "DataIssue", "HealthConfig", "Problem", "ScoreResult", "ScoringInput",
-           "config_from_json", "config_from_tables", "refresh", "refresh_file", "score", "validate_file"]
+_HOMES = {"BookError": "problems", "ConfigError": "problems", "DataIssue": "problems", "Problem": "problems",
+          "HealthConfig": "config", "config_from_json": "config", "config_from_tables": "config",
+          "ScoreResult": "core.engine", "ScoringInput": "core.engine", "score": "core.engine",
+          "refresh": "pipeline", "refresh_file": "pipeline", "validate_file": "pipeline"}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -1,5 +1,6 @@
-"""The ``chs-excel`` command: refresh, validate, template, demo.
+"""The ``chs-excel`` command: refresh, validate, gap, backtest, template, init, demo, addin, lite.
 
+Every command that scores goes through :mod:`chs_excel.pipeline` (``--as-of`` is handed to it as given).
 Exit codes: 0 fine, 1 config or data errors (or a workbook that cannot be
 read or written), 2 usage.
 """

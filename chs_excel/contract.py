@@ -16,6 +16,20 @@ class Column:
     help: str = ""
 
 
+def column_header(columns: tuple[Column, ...], key: str) -> str:
+    """The header a person reads for the column with config key ``key`` (e.g. "expires" -> "Expires").
+
+    Raises
+    ------
+    KeyError
+        When no column of ``columns`` has that key: a typo in chs-excel, not in the workbook.
+    """
+    for column in columns:
+        if column.key == key:
+            return column.header
+    raise KeyError(key)
+
+
 METRICS = "Metrics"
 CATEGORIES = "Categories"
 SETTINGS = "Settings"
@@ -34,7 +48,6 @@ SCORE_HISTORY = "Score History"
 DATA_ISSUES = "Data Issues"
 
 INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY)
-REQUIRED_SHEETS = (CATEGORIES, METRICS, ACCOUNTS)
 OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)  # written by every refresh
 OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION,)  # every sheet chs-excel writes (Validation on request)
 

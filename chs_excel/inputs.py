@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
-from chs_excel.book.table import EXCEL_ERRORS, CellError, Table
+from chs_excel.book.table import Table
+from chs_excel.cellvalues import EXCEL_ERRORS, CellError
 from chs_excel.config import HealthConfig
 from chs_excel.core.engine import ScoringInput
 from chs_excel.problems import DataIssue, Problem, show_value
@@ -118,6 +120,60 @@ def account_ids(raw: Iterable) -> list[str]:
     return [_id_text(v, k) for v, k in zip(values.tolist(), cell_kinds(values).tolist())]
 
 
+@dataclass(frozen=True)
+class AccountRows:
+    """What each data row of the Accounts sheet is to the scoring, decided once for every entry point.
+
+    Attributes
+    ----------
+    ids : list of str
+        Each row's Account ID as text ("" when blank), see :func:`account_ids`.
+    blank : numpy.ndarray of bool
+        Rows with a blank Account ID: skipped (a data issue unless the whole row is blank).
+    empty : numpy.ndarray of bool
+        Wholly blank rows (a subset of ``blank``): skipped without an issue.
+    duplicate : numpy.ndarray of bool
+        Rows repeating an earlier row's Account ID: skipped; the first row for the account is scored.
+    """
+
+    ids: list[str]
+    blank: np.ndarray
+    empty: np.ndarray
+    duplicate: np.ndarray
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Rows that are scored: one per account, in sheet order."""
+        return ~(self.blank | self.duplicate)
+
+
+def account_rows(table: Table) -> AccountRows | None:
+    """Which rows of the Accounts sheet are scored and why the others are not (None: no Account ID column).
+
+    Parameters
+    ----------
+    table : Table
+        The Accounts sheet (rows as wide as its header).
+
+    Returns
+    -------
+    AccountRows or None
+    """
+    id_j = table.find(c.ACCOUNT_ID)
+    if id_j is None:
+        return None
+    ids = account_ids([row[id_j] for row in table.rows])
+    blank = np.fromiter((not ident for ident in ids), dtype=bool, count=len(ids))
+    duplicate = pd.Series(ids, dtype=object).duplicated(keep="first").to_numpy() & ~blank
+    empty = blank.copy()  # only a row with data needs an ID; column by column, as a range may hold many blank rows
+    for j in range(len(table.header)):
+        if not empty.any():
+            break
+        still = np.flatnonzero(empty)
+        empty[still] = cell_kinds([table.rows[i][j] for i in still.tolist()]) == BLANK
+    return AccountRows(ids, blank, empty, duplicate)
+
+
 def _issue(table: Table, i: int, j: int, value, problem: str, action: str) -> DataIssue:
     return DataIssue(table.sheet, table.cell(i, j), table.header[j], value if not isinstance(value, CellError) else str(value), problem, action)
 
@@ -159,8 +215,12 @@ def _source_problems(table: Table, config: HealthConfig) -> list[Problem]:
     return problems
 
 
-def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[DataIssue], list[Problem]]:
-    """The scored source columns (indexed by Account ID), the descriptive columns, the data issues, and fatal problems."""
+def accounts_frame(table: Table, config: HealthConfig, rows: AccountRows | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[DataIssue], list[Problem]]:
+    """The scored source columns (indexed by Account ID), the descriptive columns, the data issues, and fatal problems.
+
+    ``rows``: :func:`account_rows` of ``table`` when the caller has it already.
+    """
     id_j = table.find(c.ACCOUNT_ID)
     if id_j is None:
         found = ", ".join(h for h in table.header if h) or "nothing"
@@ -175,22 +235,17 @@ def accounts_frame(table: Table, config: HealthConfig) -> tuple[pd.DataFrame, pd
         return pd.DataFrame(), pd.DataFrame(), [], problems
     issues: list[DataIssue] = []
     raw = _raw_frame(table)
-    ids = pd.Series(account_ids(raw[id_j]) if len(raw) else [], dtype=object)
-    blank = (ids == "").to_numpy()
-    duplicate = ids.duplicated(keep="first").to_numpy() & ~blank
-    empty = blank.copy()  # wholly blank rows are skipped without an issue (only a row with data needs an ID)
-    for j in raw.columns:
-        if not empty.any():
-            break
-        empty[empty] = cell_kinds(raw[j].to_numpy()[empty]) == BLANK
-    for i in np.flatnonzero(blank & ~empty):
+    rows = rows or account_rows(table)
+    ids = pd.Series(rows.ids, dtype=object)
+    blank, duplicate = rows.blank, rows.duplicate
+    for i in np.flatnonzero(blank & ~rows.empty):
         issues.append(_issue(table, i, id_j, table.rows[i][id_j], "blank Account ID", "skipped the row"))
     first_rows = pd.Series(np.flatnonzero(~blank), index=ids[~blank].to_numpy())
     first_rows = first_rows[~first_rows.index.duplicated()]
     for i in np.flatnonzero(duplicate):
         issues.append(_issue(table, i, id_j, ids[i], f'Account ID "{ids[i]}" already appears in row {table.excel_row(first_rows[ids[i]])}',
                              "skipped this row; the first row for the account is scored"))
-    keep = ~(blank | duplicate)
+    keep = rows.scored
     kinds, _ = _columns_used(config)
     source: dict[str, np.ndarray] = {}
     for name, kind in kinds.items():
@@ -341,13 +396,16 @@ def _wall_clock(moments: pd.Series) -> pd.Series:
     return moments.dt.tz_localize(None)
 
 
-def scoring_input(tables: dict[str, Table], config: HealthConfig, as_of: dt.date
+def scoring_input(tables: dict[str, Table], config: HealthConfig, as_of: dt.date, rows: AccountRows | None = None
                   ) -> tuple[ScoringInput, pd.DataFrame, list[DataIssue], list[Problem]]:
-    """Everything the engine needs from the data sheets, plus the account labels for the output."""
+    """Everything the engine needs from the data sheets, plus the account labels for the output.
+
+    ``rows``: :func:`account_rows` of the Accounts table when the caller has it already.
+    """
     if c.ACCOUNTS not in tables:
         return ScoringInput(pd.DataFrame(), as_of), pd.DataFrame(), [], [
             Problem(c.ACCOUNTS, f'the workbook has no "{c.ACCOUNTS}" sheet; it is required')]
-    frame, descriptive, issues, problems = accounts_frame(tables[c.ACCOUNTS], config)
+    frame, descriptive, issues, problems = accounts_frame(tables[c.ACCOUNTS], config, rows)
     if problems:
         return ScoringInput(frame, as_of), descriptive, issues, problems
     trends, history_issues, problems = history_trends(tables.get(c.HISTORY), config, frame.index, as_of)

@@ -1,7 +1,10 @@
-"""One refresh, whatever the workbook lives in: read tables, build config, score, write sheets.
+"""One pipeline for every entry point: read tables, build config, choose the as-of date, score.
 
-The same :func:`refresh` runs headless on a file and inside Excel; only the
-:class:`~chs_excel.book.table.BookReader` and ``BookWriter`` differ.
+:func:`prepare` does those steps once; :func:`refresh`, :func:`backtest`,
+:func:`validate_file` and the worksheet functions (:mod:`chs_excel.excel.functions`)
+all start from what it returns. The same :func:`refresh` runs headless on a file
+and inside Excel; only the :class:`~chs_excel.book.table.BookReader` and
+``BookWriter`` differ.
 """
 from __future__ import annotations
 
@@ -9,17 +12,19 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from chs_excel import contract as c
-from chs_excel.book.table import BookReader, BookWriter, Table
 import pandas as pd
 
+from chs_excel import contract as c
+from chs_excel.analysis.history import read_history
 from chs_excel.analysis.targets import unmatched_names
-from chs_excel.config import HealthConfig, config_from_tables, excel_date_problem, convert_cell
-from chs_excel.core.engine import ScoreResult, score
-from chs_excel.inputs import scoring_input
-from chs_excel.problems import ConfigError, DataIssue, Problem, Problem
+from chs_excel.book.table import BookReader, BookWriter, Table
+from chs_excel.config import HealthConfig, config_from_tables, convert_cell, excel_date_problem
+from chs_excel.core.engine import ScoreResult, ScoringInput, score
+from chs_excel.inputs import AccountRows, account_rows, scoring_input
+from chs_excel.problems import ConfigError, DataIssue, Problem
 from chs_excel.sheets.report import Report, build_report
 
 
@@ -95,17 +100,128 @@ def _accounts_sheet_problems(reader: BookReader, config: HealthConfig) -> list[P
     return []
 
 
-def load(reader: BookReader, config: HealthConfig | None = None) -> tuple[dict[str, Table], HealthConfig]:
-    tables = read_tables(reader, config)
-    config = config or config_from_tables(tables)
-    problems = _accounts_sheet_problems(reader, config)
+def resolve_as_of(config: HealthConfig, as_of: dt.date | None = None) -> dt.date:
+    """The date the scores are for: ``as_of`` (``--as-of``) if given, else the Settings "As-of date", else today.
+
+    Parameters
+    ----------
+    config : HealthConfig
+        The scorecard; its ``as_of`` is the Settings value (None when blank).
+    as_of : datetime.date, optional
+        A date chosen for this run, winning over Settings.
+
+    Returns
+    -------
+    datetime.date
+    """
+    return as_of or config.as_of or dt.date.today()
+
+
+@dataclass
+class Prepared:
+    """The accounts read, checked and scored: what every entry point starts from.
+
+    Attributes
+    ----------
+    config : HealthConfig
+    as_of : datetime.date
+        From :func:`resolve_as_of`.
+    tables : dict of str to Table
+        The input sheets by contract name.
+    data : ScoringInput
+        What the engine scored.
+    labels : pandas.DataFrame
+        Account name, Segment, Stage and CSM per account.
+    rows : AccountRows or None
+        What each Accounts row is (scored, blank, duplicate), for per-row output.
+    input_issues : list of DataIssue
+        The unusable cells of Accounts and Metric History.
+    result : ScoreResult
+    seconds : dict of str to float
+        Time spent reading and scoring.
+    """
+
+    config: HealthConfig
+    as_of: dt.date
+    tables: dict[str, Table]
+    data: ScoringInput
+    labels: pd.DataFrame
+    rows: AccountRows | None
+    input_issues: list[DataIssue]
+    result: ScoreResult
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    # Worked out on first use: a worksheet function called once per row needs neither.
+    @cached_property
+    def issues(self) -> list[DataIssue]:
+        """Every data issue (inputs, benchmarks matching no account, engine), as the Data Issues sheet lists them."""
+        unmatched = []
+        if len(self.labels):  # with no accounts yet (a new workbook), every benchmark matching none is no news
+            unmatched = unmatched_names(self.config, self.labels.get("Segment", pd.Series(dtype=object)),
+                                        self.labels.get("Stage", pd.Series(dtype=object)))
+        return self.input_issues + unmatched + self.result.issues
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """The Score History sheet, read once (:func:`chs_excel.analysis.history.read_history`)."""
+        return read_history(self.tables.get(c.SCORE_HISTORY))
+
+
+def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | None = None,
+            as_of: dt.date | None = None, date1904: bool | None = None,
+            progress: Callable[[str], None] = lambda step: None) -> Prepared:
+    """Read the input sheets, build the config, choose the as-of date, check the inputs and score them.
+
+    Parameters
+    ----------
+    source : BookReader or dict of str to Table
+        A workbook to read the input sheets from, or the tables already built (the worksheet functions).
+    config : HealthConfig, optional
+        A config to use instead of the config sheets (a JSON config; the worksheet functions' cached one).
+    as_of : datetime.date, optional
+        Wins over the Settings as-of date (see :func:`resolve_as_of`).
+    date1904 : bool, optional
+        The date system of the workbook Score History will be written to: the as-of date must fit it.
+        None when no Score History is written (a backtest, the worksheet functions).
+    progress : callable, optional
+        Told "reading" and "scoring" as the steps start.
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    ConfigError
+        Listing every config problem found; nothing is scored then.
+    """
+    seconds = {}
+    start = time.perf_counter()
+    progress("reading")
+    if isinstance(source, dict):
+        tables = source
+        config = config or config_from_tables(tables)
+    else:
+        tables = read_tables(source, config)
+        config = config or config_from_tables(tables)
+        problems = _accounts_sheet_problems(source, config)
+        if problems:
+            raise ConfigError(problems)
+    day = resolve_as_of(config, as_of)
+    rows = account_rows(tables[c.ACCOUNTS]) if c.ACCOUNTS in tables else None
+    data, labels, issues, problems = scoring_input(tables, config, day, rows)
+    outside = excel_date_problem(day, date1904=date1904) if date1904 is not None else None
+    if outside:  # the workbook's own date system (1904 starts four years later) cannot hold the snapshot date
+        where = config.as_of_location if config.as_of and not as_of else "--as-of"
+        problems = problems + [Problem(where, f"the as-of date {outside}")]
     if problems:
         raise ConfigError(problems)
-    return tables, config
-
-
-def resolve_as_of(config: HealthConfig, as_of: dt.date | None) -> dt.date:
-    return as_of or config.as_of or dt.date.today()
+    seconds["read"] = time.perf_counter() - start
+    progress("scoring")
+    start = time.perf_counter()
+    result = score(config, data)
+    seconds["score"] = time.perf_counter() - start
+    return Prepared(config, day, tables, data, labels, rows, issues, result, seconds)
 
 
 def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
@@ -114,31 +230,16 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
 
     Raises :class:`ConfigError` listing every config problem; nothing is written then.
     """
-    seconds = {}
+    prepared = prepare(reader, config=config, as_of=as_of, date1904=getattr(writer, "date1904", False),
+                       progress=progress)
+    seconds = prepared.seconds
     start = time.perf_counter()
-    progress("reading")
-    tables, config = load(reader, config)
-    day = resolve_as_of(config, as_of)
-    data, labels, issues, problems = scoring_input(tables, config, day)
-    outside = excel_date_problem(day, date1904=getattr(writer, "date1904", False))
-    if outside:  # the workbook's own date system (1904 starts four years later) cannot hold the snapshot date
-        where = config.as_of_location if config.as_of and not as_of else "--as-of"
-        problems = problems + [Problem(where, f"the as-of date {outside}")]
-    if problems:
-        raise ConfigError(problems)
-    if len(labels):  # with no accounts yet (a new workbook), every benchmark matching none is no news
-        issues += unmatched_names(config, labels.get("Segment", pd.Series(dtype=object)), labels.get("Stage", pd.Series(dtype=object)))
-    seconds["read"] = time.perf_counter() - start
-    progress("scoring")
-    start = time.perf_counter()
-    result = score(config, data)
-    issues = issues + result.issues
-    seconds["score"] = time.perf_counter() - start
-    start = time.perf_counter()
-    report = build_report(config, result, labels, issues, day, tables.get(c.SCORE_HISTORY))
+    report = build_report(prepared.config, prepared.result, prepared.labels, prepared.issues, prepared.as_of,
+                          prepared.history)
     seconds["report"] = time.perf_counter() - start
-    summary = RefreshSummary(len(result.overall), report.bands, int(result.overall.isna().sum()), issues, day, result,
-                             seconds=seconds, report=report)
+    result = prepared.result
+    summary = RefreshSummary(len(result.overall), report.bands, int(result.overall.isna().sum()), prepared.issues,
+                             prepared.as_of, result, seconds=seconds, report=report)
     if writer is not None:
         progress("writing")
         start = time.perf_counter()
@@ -171,17 +272,11 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
 def backtest(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
              as_of: dt.date | None = None, days: int = 90):
     """Score the accounts, compare the scores with the Outcomes sheet and write the Validation sheet."""
-    from chs_excel.analysis import history
-    from chs_excel.sheets.validation import build_validation
+    from chs_excel.sheets.backtest import build_backtest
 
-    tables, config = load(reader, config)
-    day = resolve_as_of(config, as_of)
-    data, labels, issues, problems = scoring_input(tables, config, day)
-    if problems:
-        raise ConfigError(problems)
-    result = score(config, data)
-    past = history.read_history(tables.get(c.SCORE_HISTORY))
-    report = build_validation(config, result, labels, day, past, days)
+    prepared = prepare(reader, config=config, as_of=as_of)
+    report = build_backtest(prepared.config, prepared.result, prepared.labels, prepared.as_of, prepared.history,
+                            days)
     if writer is not None:
         writer.write([report.sheet])
     return report

@@ -20,13 +20,13 @@ from pathlib import Path
 import python_calamine
 import xlwings as xw
 
+from chs_excel.cellvalues import EPOCH_1900
 from chs_excel.files.package import error_cells, open_package, sheet_parts
 
 COM_CODES = {"#DIV/0!": -2146826281, "#N/A": -2146826246, "#NAME?": -2146826259, "#NULL!": -2146826288,
              "#NUM!": -2146826252, "#REF!": -2146826265, "#VALUE!": -2146826273}
 OFFICE_ERROR_TYPES = {"#DIV/0!": "Div0", "#N/A": "NotAvailable", "#NAME?": "Name", "#NULL!": "Null", "#NUM!": "Num",
                       "#REF!": "Ref", "#VALUE!": "Value"}
-EPOCH = dt.datetime(1899, 12, 30)
 
 
 class UTCLabel(dt.tzinfo):
@@ -81,7 +81,7 @@ def _moment(value) -> dt.datetime:
 
 
 def _serial(value) -> float:
-    return (_moment(value) - EPOCH).total_seconds() / 86400
+    return (_moment(value) - EPOCH_1900).total_seconds() / 86400
 
 
 def office_cell(value):

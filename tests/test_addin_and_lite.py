@@ -17,6 +17,7 @@ from chs_excel.excel.addin import ADDIN_NAME, RIBBON_PART, WORKBOOK_PART, templa
 from chs_excel.contract import OUTPUT_SHEETS
 from chs_excel.cli import main
 from chs_excel.excel.lite import LITE_REQUIREMENTS, REQUIREMENTS, XLWINGS_MIN
+from chs_excel.files.ooxml import NS_MAIN
 
 UI = "{http://schemas.microsoft.com/office/2006/01/customui}"
 
@@ -40,7 +41,7 @@ def vba_procedures(path: Path) -> dict[str, set[str]]:
     return modules
 
 
-NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS = f"{{{NS_MAIN}}}"
 CONF_PART = "xl/worksheets/sheet1.xml"  # the template's only sheet: its settings sheet
 EDITED = {RIBBON_PART, WORKBOOK_PART, CONF_PART}
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from chs_excel.book.cells import clean_cell, clean_grid
-from chs_excel.book.table import CellError
+from chs_excel.cellvalues import CellError
 
 
 class UTCLabel(dt.tzinfo):

@@ -15,6 +15,7 @@ from xlwings import server
 
 from chs_excel import contract as c
 from chs_excel import excel
+from chs_excel.cellvalues import EPOCH_1900
 from chs_excel.pipeline import refresh_file
 from chs_excel.demo.template import write_template
 
@@ -48,7 +49,7 @@ def same_cells(live: list[list], on_file: list[list]) -> None:
         if v in ("", None):
             return None
         if isinstance(v, dt.datetime):  # the live writer sends dates as serial numbers
-            return (v - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+            return (v - EPOCH_1900).total_seconds() / 86400
         if isinstance(v, str) and v.startswith("'"):  # Excel's text prefix: the cell shows the rest
             return v[1:]
         return v

@@ -11,7 +11,9 @@ import pytest
 from helpers import metric_row, override_row, simple_tables
 
 from chs_excel.config import Bands, Metric, config_from_tables
-from chs_excel.core.engine import INSUFFICIENT, ScoringInput, band_of, goal_period, score
+from chs_excel.core.bands import band_of
+from chs_excel.core.engine import INSUFFICIENT, ScoringInput, goal_period, score
+from chs_excel.core.explain import override_notes
 
 AS_OF = dt.date(2026, 11, 15)
 
@@ -69,7 +71,7 @@ def test_metric_override_flows_into_the_roll_up():
     # A = (20 + 100*3) / 4 = 80; overall = (80*3 + 100) / 4 = 85
     assert r.metric_scores.loc["X", "m2"] == 100
     assert r.overall["X"] == 85
-    assert r.overrides["X"] == "m2 set to 100 (was 60): Stale data (Ana, until 2099-01-01)"
+    assert override_notes(r)["X"] == "m2 set to 100 (was 60): Stale data (Ana, until 2099-01-01)"
 
 
 def test_category_and_overall_overrides_replace_their_level():
@@ -88,7 +90,7 @@ def test_band_override_keeps_the_score_and_sets_the_band():
     r = run(BASE, overrides=[override_row("X", "overall", band="Red", reason="Champion left", author="Priya")])
     assert r.overall["X"] == 62.5
     assert r.overall_band["X"] == "Red"
-    assert "Band set to Red (was Amber): Champion left (Priya" in r.overrides["X"]
+    assert "Band set to Red (was Amber): Champion left (Priya" in override_notes(r)["X"]
 
 
 def test_expired_and_unknown_account_overrides_are_ignored_with_an_issue():
@@ -143,7 +145,7 @@ def test_every_measure_through_the_engine():
 
 
 def test_points_lost_add_up_to_what_the_overall_score_misses():
-    from chs_excel.core.engine import driver_text, points_lost
+    from chs_excel.core.explain import driver_text, points_lost
     config = config_from_tables(simple_tables())
     r = run(BASE)
     lost = points_lost(config, r.metric_scores)

@@ -10,7 +10,7 @@ from pathlib import Path
 from chs_excel.files.reader import FileBookReader
 from chs_excel.files.sheet_scan import NO_SAVED_VALUE, scan_sheet
 from chs_excel.problems import DataIssue
-from chs_excel.sheets.report import MAX_ISSUES_PER_KIND, issues_sheet
+from chs_excel.sheets.data_issues import MAX_ISSUES_PER_KIND, issues_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "workbook_template.xlsx"

@@ -17,14 +17,15 @@ from defusedxml import ElementTree
 from chs_excel import contract as c
 from chs_excel.files.reader import FileBookReader
 from chs_excel.cli import main
+from chs_excel.files.ooxml import NS_MAIN, NS_REL
 from chs_excel.init import INIT_SHEETS
 from chs_excel.demo.template import ACCOUNT_HEADERS, write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "excel-made"
 REGISTRY = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
-NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+NS = {"m": NS_MAIN}
+R_ID = f"{{{NS_REL}}}id"
 SOURCES = ["Features used", "Features available", "Outreach this month", "QBRs attended (12 mo)",
            "Open support tickets", "CSM sentiment"]
 

@@ -6,7 +6,7 @@ import pytest
 from helpers import metric_row, simple_tables, table
 
 from chs_excel import contract as c
-from chs_excel.book.table import CellError
+from chs_excel.cellvalues import CellError
 from chs_excel.config import config_from_tables
 from chs_excel.inputs import scoring_input
 

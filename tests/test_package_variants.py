@@ -20,17 +20,18 @@ from defusedxml import ElementTree
 
 from chs_excel import contract as c
 from chs_excel.files.package import open_package
+from chs_excel.book.dates import EPOCH_1904
 from chs_excel.book.table import OutputSheet
 from chs_excel.cli import main
 from chs_excel.problems import BookError
 from chs_excel.pipeline import refresh_file
 from chs_excel.demo.template import write_template
+from chs_excel.files.ooxml import NS_MAIN
 from chs_excel.files.opc import Package, local
 from chs_excel.files.writer import PackageBookWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 AS_OF = dt.date(2026, 3, 31)
 
 
@@ -179,7 +180,7 @@ def test_dates_are_written_in_the_workbooks_date_system(template):
         opc = Package(z)
         history = next(s for s in opc.sheets() if s.name == c.SCORE_HISTORY)
         xml = z.read(history.part).decode()
-    serial = (AS_OF - dt.date(1904, 1, 1)).days
+    serial = (AS_OF - EPOCH_1904.date()).days
     assert re.search(rf'<c r="A2"[^>]*><v>{serial}</v>', xml), xml[:2000]
     refresh_file(template, as_of=AS_OF + dt.timedelta(days=30))  # reads the history back, adds a row
     ws = openpyxl.load_workbook(template, read_only=True)[c.SCORE_HISTORY]
@@ -319,7 +320,7 @@ def test_prefixed_workbook_styles_and_absolute_targets(tmp_path):
     sheets = {s.name: s for s in opc.sheets()}
     assert sheets[c.SCORES].kind == "worksheet" and opc.find(sheets[c.SCORES].part)
     root = opc.workbook_root()
-    assert root.tag == f"{{{MAIN}}}workbook"
+    assert root.tag == f"{{{NS_MAIN}}}workbook"
     assert b"<x:fill><x:patternFill" in parts(book)["xl/styles.xml"]
     assert_untouched(before, parts(book), {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml",
                                            "xl/styles.xml"})

@@ -9,6 +9,7 @@ from client_shapes import file_grid, function_call, officejs_arg_cell
 from xlwings import server
 
 from chs_excel import excel
+from chs_excel.book.table import column_number
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "workbook_template.xlsx"
@@ -20,13 +21,6 @@ def readme_formulas() -> list[str]:
     found = sorted(set(m.group(0) for m in FORMULA.finditer(ROOT.joinpath("README.md").read_text(encoding="utf-8"))))
     assert len(found) >= 7, found  # the README shows each function; fewer means the pattern broke
     return found
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + ord(ch) - 64
-    return number
 
 
 def _split_arguments(text: str) -> list[str]:
@@ -52,7 +46,7 @@ def argument(text: str):
     if ref is None:
         return [[float(text)]]
     sheet = ref.group(1) or ref.group(2)
-    c0, r0, c1, r1 = _column_number(ref.group(3)), int(ref.group(4)), _column_number(ref.group(5)), int(ref.group(6))
+    c0, r0, c1, r1 = column_number(ref.group(3)), int(ref.group(4)), column_number(ref.group(5)), int(ref.group(6))
     grid = file_grid(TEMPLATE, sheet)
     rows = [(grid[r - 1] if r - 1 < len(grid) else []) for r in range(r0, r1 + 1)]
     padded = [list(row) + [""] * (c1 - len(row)) for row in rows]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BANDS = ("Red", "Amber", "Green")
+from chs_excel.contract import BANDS
+
 SKEW_SHARE = 0.5
 
 

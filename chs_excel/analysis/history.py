@@ -10,7 +10,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from chs_excel.book.table import Table, serial_to_date
+from chs_excel.cellvalues import serial_to_date
+from chs_excel.config.sheets import SheetTable  # what a Table offers, without the workbook edge
 
 DATE, ACCOUNT, OVERALL, BAND = "As-of date", "Account ID", "Overall", "Band"
 FIXED = [DATE, ACCOUNT, OVERALL, BAND]
@@ -33,7 +34,7 @@ def _day(value) -> dt.date | None:
     return None
 
 
-def read_history(table: Table | None) -> pd.DataFrame:
+def read_history(table: SheetTable | None) -> pd.DataFrame:
     """The Score History sheet as a frame (rows without a readable date or account are dropped)."""
     if table is None or table.find(DATE) is None or table.find(ACCOUNT) is None:
         return pd.DataFrame(columns=FIXED)

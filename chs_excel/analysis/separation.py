@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from chs_excel.analysis.history import ACCOUNT, DATE
+
 PSI_EDGES = np.array([-np.inf, 10, 20, 30, 40, 50, 60, 70, 80, 90, np.inf])  # ten bins over the 1-100 scale
 PSI_FLOOR = 1e-4  # share given to an empty bin, so the logarithm stays finite
 
@@ -117,10 +119,10 @@ def scores_before_outcome(history: pd.DataFrame, outcome_dates: pd.Series, days:
         return pd.DataFrame()
     dates = outcome_dates.dropna()
     cutoff = pd.Series([d - dt.timedelta(days=days) for d in dates], index=dates.index)
-    merged = history.merge(cutoff.rename("cutoff"), left_on="Account ID", right_index=True)
-    eligible = merged[merged["As-of date"] <= merged["cutoff"]]
-    latest = eligible.sort_values("As-of date", kind="stable").groupby("Account ID").tail(1)
-    return latest.set_index("Account ID").drop(columns=["cutoff"])
+    merged = history.merge(cutoff.rename("cutoff"), left_on=ACCOUNT, right_index=True)
+    eligible = merged[merged[DATE] <= merged["cutoff"]]
+    latest = eligible.sort_values(DATE, kind="stable").groupby(ACCOUNT).tail(1)
+    return latest.set_index(ACCOUNT).drop(columns=["cutoff"])
 
 
 def suggested_weights(signal_auc: dict[str, float | None]) -> dict[str, float]:

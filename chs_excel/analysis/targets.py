@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from chs_excel.config import HealthConfig
+from chs_excel import contract as c
+from chs_excel.config.model import HealthConfig
 from chs_excel.problems import DataIssue
 
 
@@ -87,7 +88,8 @@ def unmatched_names(config: HealthConfig, segment: pd.Series, stage: pd.Series) 
         for field, value in (("segment", b.segment), ("stage", b.stage)):
             if value is not None and value.strip().casefold() not in known[field]:
                 names = ", ".join(sorted({str(v) for v in (segment if field == "segment" else stage) if str(v).strip()}))
-                issues.append(DataIssue(b.location.split("!")[0], b.location, field.capitalize(), value,
+                column = c.column_header(c.BENCHMARK_COLUMNS, field)
+                issues.append(DataIssue(b.location.split("!")[0], b.location, column, value,
                                         f'no account has {field} "{value}" (accounts have: {names})',
                                         "the benchmark applies to no account"))
     return issues

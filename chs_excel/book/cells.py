@@ -1,7 +1,7 @@
 """One normalisation for the cell values every Excel client hands to Python.
 
 The file reader (python-calamine) gives ``''`` for blanks, numbers, text,
-booleans, naive dates and :class:`~chs_excel.book.table.CellError` for errors.
+booleans, naive dates and :class:`~chs_excel.cellvalues.CellError` for errors.
 Live clients send other shapes for the same cells; :func:`clean_grid` turns
 them all into the file reader's:
 
@@ -26,7 +26,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from chs_excel.book.table import EXCEL_ERRORS, CellError, EXCEL_EPOCH
+from chs_excel.book.dates import serial_to_moment
+from chs_excel.cellvalues import END_SERIAL_1900, EXCEL_ERRORS, CellError
 
 # What COM (and appscript) hand over for error cells when values are read raw.
 COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
@@ -41,8 +42,6 @@ ISO_MOMENT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,
 DATE_FORMAT = re.compile(r"(^|[^\"\\])[dmy]", re.IGNORECASE)
 
 
-
-
 def _iso_moment(text: str) -> dt.datetime | None:
     match = ISO_MOMENT.match(text)
     if not match:
@@ -53,10 +52,6 @@ def _iso_moment(text: str) -> dt.datetime | None:
                            int((fraction or "0").ljust(6, "0")))
     except ValueError:  # 2026-02-30T...: text, not a date
         return None
-
-
-def _serial_moment(serial: float) -> dt.datetime:
-    return dt.datetime.combine(EXCEL_EPOCH, dt.time()) + dt.timedelta(days=serial)
 
 
 def _office_object(value: dict) -> Any:
@@ -71,8 +66,8 @@ def _office_object(value: dict) -> Any:
         return ""
     fmt = value.get("numberFormat")
     if isinstance(basic, (int, float)) and not isinstance(basic, bool) and isinstance(fmt, str) \
-            and DATE_FORMAT.search(fmt) and 0 <= basic < 2958466:
-        return _serial_moment(float(basic))  # a FormattedNumber shown as a date
+            and DATE_FORMAT.search(fmt) and 0 <= basic < END_SERIAL_1900:
+        return serial_to_moment(float(basic))  # a FormattedNumber shown as a date
     return clean_cell(basic)
 
 

@@ -1,30 +1,15 @@
 """Neutral shapes exchanged between workbook readers/writers and the rest of chs-excel."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
-
-class CellError(str):
-    """A cell that holds an Excel error (``#N/A``) or a formula with no saved value."""
-
-
-EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!"})
-
-
-EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-def serial_to_date(value: float) -> dt.date | None:
-    """An Excel date serial number (what Office.js sends for a date cell) as a date, if plausible."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value < 2958466:
-        return None
-    return EXCEL_EPOCH + dt.timedelta(days=int(value))
+from chs_excel import contract as c
+from chs_excel.core.bands import band_labels
 
 
 def _blank(value) -> bool:
@@ -35,7 +20,8 @@ def table_from_grid(sheet: str, grid: list[list], top_row: int = 1, left_col: in
     """A :class:`Table` from a block of cell values whose top-left cell is (``top_row``, ``left_col``).
 
     The first non-blank row is the header; trailing blank rows and columns are dropped.
-    Blank cells may be ``None`` or ``''``; an Excel error may be a :class:`CellError` or its text (``#N/A``).
+    Blank cells may be ``None`` or ``''``; an Excel error may be a
+    :class:`~chs_excel.cellvalues.CellError` or its text (``#N/A``).
     """
     rows_in = grid  # None stays None (blank); error text stays text: readers downstream recognise both
     top = next((i for i, row in enumerate(rows_in) if any(not _blank(v) for v in row)), None)
@@ -68,12 +54,39 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_number(letters: str) -> int:
+    """A -> 1, AA -> 27 (either case)."""
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def quoted_sheet(name: str) -> str:
+    """A sheet name as a formula spells it before ``!``: ``'Score History'``, ``'Bob''s'`` (always quoted)."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def cell_position(ref: str) -> tuple[int, int]:
+    """``"C4"`` (or ``"$C$4"``) -> ``(4, 3)``: the 1-based row and column of a cell reference.
+
+    Raises ``ValueError`` for text that is not one cell's reference.
+    """
+    m = CELL_REF.match(ref)
+    if not m:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    return int(m.group(2)), column_number(m.group(1))
+
+
 @dataclass
 class Table:
     """A sheet read as a header row and the rows under it.
 
     ``rows`` hold raw cell values: numbers, text, dates, booleans, ``''`` for
-    blank and :class:`CellError` for Excel errors. ``header_row`` and
+    blank and :class:`~chs_excel.cellvalues.CellError` for Excel errors. ``header_row`` and
     ``first_col`` are 1-based Excel coordinates of the header's first cell.
     """
 
@@ -101,9 +114,6 @@ class Table:
     def header_cell(self, j: int) -> str:
         return f"{self.sheet}!{column_letter(self.first_col + j)}{self.header_row}"
 
-    def column(self, j: int) -> list[Any]:
-        return [row[j] if j < len(row) else "" for row in self.rows]
-
 
 @dataclass
 class BarChart:
@@ -121,6 +131,7 @@ class BarChart:
     value_format: str = "0%"
 
 
+BAND_NAMES = frozenset(c.BANDS)
 SAFE_LINK = re.compile(r"^(https://|http://|mailto:)[^\s\"<>]+$")
 PLACE_LINK = re.compile(r"^#?('[^']+'|[^'!\s]+)![$]?[A-Za-z]{1,3}[$]?[0-9]+$")
 
@@ -132,8 +143,13 @@ class OutputSheet:
     ``preamble`` rows (a title, a summary) come first, then the table's header
     row and ``frame``. ``bands`` maps a column name to ``(red_below, amber_below)``:
     its cells are filled red/amber/green and get matching conditional-format
-    rules. ``links`` maps a column to one link per row (https/http/mailto, or a
-    place in the workbook such as ``Playbooks!A2``; anything else is not linked).
+    rules; ``band_label_columns`` hold band names and are coloured the same way.
+    Writers take each cell's band from :meth:`cell_bands` and never band a
+    value themselves. ``links`` maps a column to one link per row
+    (https/http/mailto, or a place in the workbook such as ``Playbooks!A2``;
+    anything else is not linked). ``widths`` are in characters (Excel's column
+    width unit); ``freeze`` is the top-left cell of the scrolling pane (``"A1"``:
+    nothing frozen). Every chart in ``charts`` is drawn.
     """
 
     name: str
@@ -161,17 +177,26 @@ class OutputSheet:
     def style_of(self, row: int) -> str:
         return self.row_styles.get(row, "title" if row == 1 and self.preamble else "")
 
+    def cell_bands(self) -> dict[str, np.ndarray]:
+        """The band of every data cell of each banded column, by column name, in frame order.
 
-def band_rules(cell: str, red_below: float, amber_below: float) -> dict[str, str]:
-    """Conditional-format formulas (without the leading '=') that colour ``cell`` by its band; blanks stay blank."""
-    return {"Red": f"AND(ISNUMBER({cell}),{cell}<{red_below:g})",
-            "Amber": f"AND(ISNUMBER({cell}),{cell}>={red_below:g},{cell}<{amber_below:g})",
-            "Green": f"AND(ISNUMBER({cell}),{cell}>={amber_below:g})"}
-
-
-def label_rules(cell: str) -> dict[str, str]:
-    """Conditional-format formulas that colour a cell holding the band's name."""
-    return {band: f'{cell}="{band}"' for band in ("Red", "Amber", "Green")}
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One object array per column in ``bands`` (banded by its cut points)
+            or ``band_label_columns`` (cells holding a band's name), with
+            ``"Red"``, ``"Amber"``, ``"Green"`` or ``""`` (no band: blank, not a
+            number, not a band's name) per row.
+        """
+        out: dict[str, np.ndarray] = {}
+        for col in self.frame.columns:
+            if col in self.bands:
+                scores = pd.to_numeric(self.frame[col], errors="coerce").to_numpy(dtype=float)
+                out[col] = band_labels(scores, *self.bands[col])
+            elif col in self.band_label_columns:
+                out[col] = np.array([v if isinstance(v, str) and v in BAND_NAMES else "" for v in self.frame[col]],
+                                    dtype=object)
+        return out
 
 
 def link_kind(target: str | None) -> str:

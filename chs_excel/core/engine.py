@@ -12,11 +12,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from chs_excel import contract as c
+from chs_excel.config.model import HealthConfig, Metric
 from chs_excel.core import measures
-from chs_excel.config import Bands, HealthConfig, Metric
-from chs_excel.problems import DataIssue, show_value
+from chs_excel.core.bands import band_of
+from chs_excel.problems import DataIssue
 
 INSUFFICIENT = "insufficient data"
+# Where an ignored override's issue points, in the words of the Overrides sheet's header.
+OVERRIDE_EXPIRES = c.column_header(c.OVERRIDE_COLUMNS, "expires")
+OVERRIDE_ACCOUNT = c.column_header(c.OVERRIDE_COLUMNS, "account")
 
 
 @dataclass
@@ -34,28 +39,40 @@ class ScoringInput:
     trends: dict[str, tuple[pd.Series, pd.Series]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AppliedOverride:
+    """A CSM override the engine applied: what it set, what it replaced, and who said so.
+
+    A score override has ``score`` set and ``was`` the computed score it replaced
+    (NaN when there was none); a band override (overall level only) has ``band``
+    set and ``was`` the computed band ('' when there was none). ``target`` names the
+    category or metric (None for overall). :mod:`chs_excel.core.explain` words it.
+    """
+
+    account: str
+    level: str
+    target: str | None
+    score: float | None
+    band: str | None
+    was: float | str
+    reason: str
+    author: str
+    expires: dt.date
+
+
 @dataclass
 class ScoreResult:
+    """Everything the engine computes for every account (overrides applied, in the order applied)."""
+
     metric_scores: pd.DataFrame
     category_scores: pd.DataFrame
     overall: pd.Series
     coverage: pd.Series
     status: pd.Series
     overall_band: pd.Series
-    overrides: pd.Series
+    overrides: list[AppliedOverride]
     missing: pd.Series
     issues: list[DataIssue]
-
-
-def band_labels(scores, red_below: float, amber_below: float) -> np.ndarray:
-    """'Red', 'Amber' or 'Green' for each score ('' where there is none)."""
-    values = np.asarray(scores, dtype=float)
-    out = np.select([values < red_below, values < amber_below, values >= amber_below], ["Red", "Amber", "Green"], default="")
-    return out.astype(object)
-
-
-def band_of(scores, bands: Bands) -> np.ndarray:
-    return band_labels(scores, bands.red_below, bands.amber_below)
 
 
 def goal_period(metric: Metric, as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -131,31 +148,26 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
     active = []
     for o in config.overrides:
         if o.expires < data.as_of:
-            issues.append(DataIssue("Overrides", o.location, "Expires", o.expires.isoformat(),
+            issues.append(DataIssue(c.OVERRIDES, o.location, OVERRIDE_EXPIRES, o.expires.isoformat(),
                                     f"override expired on {o.expires.isoformat()} (as-of date {data.as_of.isoformat()})",
                                     "ignored the override; the computed score is used"))
         elif o.account not in index:
-            issues.append(DataIssue("Overrides", o.location, "Account ID", o.account,
+            issues.append(DataIssue(c.OVERRIDES, o.location, OVERRIDE_ACCOUNT, o.account,
                                     f'account "{o.account}" is not on the Accounts sheet', "ignored the override"))
         else:
             active.append(o)
-    note_parts: dict[str, list[str]] = {}
+    applied: list[AppliedOverride] = []
 
-    def apply(frame_or_series, level: str, target: str | None):
+    def apply(scores: np.ndarray, level: str, target: str | None) -> None:
+        """Write the active score overrides of one level and target into ``scores`` (a view into the result)."""
         for o in active:
             if o.level != level or o.target != target or o.score is None:
                 continue
             row = index.get_loc(o.account)
-            if isinstance(frame_or_series, np.ndarray):
-                before = frame_or_series[row]
-                frame_or_series[row] = o.score
-            else:
-                before = frame_or_series.iloc[row]
-                frame_or_series.iloc[row] = o.score
-            what = target or "Overall"
-            was = "no score" if np.isnan(before) else f"{before:.0f}"
-            note_parts.setdefault(o.account, []).append(
-                f"{what} set to {show_value(float(o.score))} (was {was}): {o.reason} ({o.author}, until {o.expires.isoformat()})")
+            before = float(scores[row])
+            scores[row] = o.score
+            applied.append(AppliedOverride(o.account, level, target, score=float(o.score), band=None, was=before,
+                                           reason=o.reason, author=o.author, expires=o.expires))
 
     metric_cols = {}
     for m in config.metrics:
@@ -191,17 +203,13 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
     for o in active:
         if o.level == "overall" and o.score is None and o.band:
             row = index.get_loc(o.account)
-            computed = overall_band[row] or "no band"
+            applied.append(AppliedOverride(o.account, level="overall", target=None, score=None, band=o.band,
+                                           was=overall_band[row], reason=o.reason, author=o.author, expires=o.expires))
             overall_band[row] = o.band
-            note_parts.setdefault(o.account, []).append(
-                f"Band set to {o.band} (was {computed}): {o.reason} ({o.author}, until {o.expires.isoformat()})")
     overridden = ~np.isnan(overall) & short
     status[overridden] = "override"
 
     missing = _missing_names(metric_matrix, [m.name for m in config.metrics])
-    override_text = pd.Series("", index=index, dtype=object)
-    for account, parts in note_parts.items():
-        override_text.loc[account] = "; ".join(parts)
     return ScoreResult(
         metric_scores=pd.DataFrame(metric_matrix, index=index, columns=[m.name for m in config.metrics]),
         category_scores=pd.DataFrame(cat_matrix, index=index, columns=[cat.name for cat in cats]),
@@ -209,42 +217,7 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
         coverage=pd.Series(coverage, index=index, name="Coverage"),
         status=pd.Series(status, index=index, name="Status"),
         overall_band=pd.Series(overall_band, index=index, name="Band"),
-        overrides=override_text,
+        overrides=applied,
         missing=pd.Series(missing, index=index, name="Missing data"),
         issues=issues,
     )
-
-
-def points_lost(config: HealthConfig, metric_scores: pd.DataFrame) -> pd.DataFrame:
-    """Points each metric costs each account's overall score: its effective weight x (100 - score).
-
-    Effective weights are renormalised over the metrics (and categories) that
-    have a score, exactly as in the roll-up, so an account's points lost add
-    up to ``100 - overall`` (before overrides). Metrics without a score cost nothing.
-    """
-    scores = metric_scores[[m.name for m in config.metrics]].to_numpy(dtype=float)
-    present = ~np.isnan(scores)
-    cats = [cat.name for cat in config.categories]
-    member = np.array([cats.index(m.category) for m in config.metrics])
-    metric_w = np.array([m.weight for m in config.metrics], dtype=float)
-    onehot = np.zeros((len(config.metrics), len(cats)))
-    onehot[np.arange(len(config.metrics)), member] = 1.0
-    cat_weight_present = (present * metric_w) @ onehot                       # N x C
-    cat_w = np.array([cat.weight for cat in config.categories], dtype=float)
-    cat_on = (cat_weight_present > 0) * cat_w
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cat_share = cat_on / cat_on.sum(axis=1, keepdims=True)
-        effective = cat_share[:, member] * metric_w * present / cat_weight_present[:, member]
-    lost = np.where(present, np.nan_to_num(effective) * (100.0 - np.nan_to_num(scores)), 0.0)
-    return pd.DataFrame(lost, index=metric_scores.index, columns=[m.name for m in config.metrics])
-
-
-def driver_text(lost: pd.DataFrame, top: int = 3, at_least: float = 0.5) -> pd.Series:
-    """The metrics that cost the most points, as readable text: "Support engagement -18, Outreach -9"."""
-    values = lost.to_numpy()
-    names = np.asarray(lost.columns, dtype=object)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
-    texts = []
-    for row, picks in zip(values, order):
-        texts.append(", ".join(f"{names[k]} -{int(np.floor(row[k] + 0.5))}" for k in picks if row[k] >= at_least))
-    return pd.Series(texts, index=lost.index, dtype=object)

@@ -38,6 +38,8 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 
+from chs_excel.book.table import column_number
+
 ADDIN_NAME = "chs_excel_addin.xlam"
 TEMPLATE = "quickstart_addin_ribbon.xlam"
 RIBBON_PART = "customUI/customUI.xml"
@@ -49,6 +51,7 @@ DISABLED_CONF_SHEET = f"_{CONF_SHEET}"  # as the template ships it
 UDF_MODULES = "chs_excel.excel"
 PLATFORM_KEYS = {"win32": "Interpreter_Win", "darwin": "Interpreter_Mac"}
 
+# Spelled here, not taken from chs_excel.files.ooxml: the Excel layer may not import the file layer
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -179,17 +182,10 @@ def _set_b(sheet_xml: str, row_number: int, value: str) -> str:
         body = body[:old_b.start()] + new_cell + body[old_b.end():]
     else:
         body = body[:a.end()] + new_cell + body[a.end():]
-    last = max(_column_number(c.group(1)) for c in CELL.finditer(body))
+    last = max(column_number(c.group(1)) for c in CELL.finditer(body))
     start_tag = re.sub(r'\bspans="(\d+):\d+"', lambda m: f'spans="{m.group(1)}:{max(last, int(m.group(1)))}"',
                        start_tag)
     return sheet_xml[:row.start()] + start_tag + body + "</row>" + sheet_xml[row.end():]
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def configure_conf_sheet(sheet_xml: str, strings: list[str], settings: dict[str, str]) -> str:

@@ -8,7 +8,6 @@ Nothing here imports xlwings.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +19,10 @@ from chs_excel import contract as c
 from chs_excel.book.cells import clean_grid
 from chs_excel.book.table import Table, table_from_grid
 from chs_excel.config import HealthConfig, config_from_tables
-from chs_excel.core.engine import ScoreResult, driver_text, points_lost, score
-from chs_excel.inputs import account_ids, scoring_input
-from chs_excel.problems import ConfigError
-from chs_excel.sheets.report import rounded, shown_overall
+from chs_excel.core.engine import ScoreResult
+from chs_excel.core.explain import driver_text, points_lost, rounded, shown_overall
+from chs_excel.inputs import AccountRows
+from chs_excel.pipeline import prepare
 
 Grid = list[list[Any]]
 _CONFIG_CACHE: OrderedDict[str, HealthConfig] = OrderedDict()
@@ -59,12 +58,26 @@ def cached_config(metrics, categories, settings=None, overrides=None) -> HealthC
 class Scored:
     config: HealthConfig
     result: ScoreResult
-    row_ids: list[str | None]  # account ID of each input row (None: blank row)
-    row_notes: list[str]       # why a row has no result ('' when it has one)
+    row_ids: list[str | None]  # account ID of each input row (None: not scored)
+    row_notes: list[str]       # why a row has no result ('' when it has one, or is wholly blank)
+
+
+def _row_notes(rows: AccountRows) -> tuple[list[str | None], list[str]]:
+    """Each input row's account ID (None when not scored) and, in a cell's few words, why a row was skipped."""
+    row_ids: list[str | None] = []
+    notes = []
+    for ident, blank, empty, duplicate in zip(rows.ids, rows.blank.tolist(), rows.empty.tolist(),
+                                              rows.duplicate.tolist()):
+        row_ids.append(None if blank or duplicate else ident)
+        notes.append("" if empty else "no Account ID" if blank else f"duplicate Account ID {ident}" if duplicate else "")
+    return row_ids, notes
 
 
 def score_rows(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None) -> Scored:
-    """Score the account rows. ``header``: the Accounts header row, when ``accounts`` holds data rows only."""
+    """Score the account rows through :func:`chs_excel.pipeline.prepare`.
+
+    ``header``: the Accounts header row, when ``accounts`` holds data rows only.
+    """
     config = cached_config(metrics, categories, settings, overrides)
     rows = as_grid(accounts)
     if header is not None:
@@ -76,25 +89,8 @@ def score_rows(accounts, metrics, categories, settings=None, history=None, overr
     tables = {c.ACCOUNTS: table}
     if history is not None:
         tables[c.HISTORY] = table_from_grid(c.HISTORY, as_grid(history))
-    as_of = config.as_of or dt.date.today()
-    data, _, _, problems = scoring_input(tables, config, as_of)
-    if problems:
-        raise ConfigError(problems)
-    id_j = table.find(c.ACCOUNT_ID)
-    ids = account_ids(r[id_j] for r in table.rows)
-    seen: set[str] = set()
-    row_ids, notes = [], []
-    for i, ident in enumerate(ids):
-        if not ident and all(v in ("", None) for v in table.rows[i]):
-            row_ids.append(None), notes.append("")
-        elif not ident:
-            row_ids.append(None), notes.append("no Account ID")
-        elif ident in seen:
-            row_ids.append(None), notes.append(f"duplicate Account ID {ident}")
-        else:
-            seen.add(ident)
-            row_ids.append(ident), notes.append("")
-    return Scored(config, score(config, data), row_ids, notes)
+    prepared = prepare(tables, config=config)
+    return Scored(prepared.config, prepared.result, *_row_notes(prepared.rows))
 
 
 def _per_row(scored: Scored, values: pd.Series, blank="") -> Grid:

@@ -3,7 +3,9 @@
 Works with every xlwings runtime (classic COM on Windows/Mac, xlwings Lite,
 xlwings Server) because it only uses the public Book/Sheet/Range API. The
 writer batches: one value write per sheet, fills in blocks of at most 10,000
-cells, conditional formats created once per column.
+cells, conditional formats created once per column. Colours and rules come
+from :mod:`chs_excel.book.look`, each cell's band from
+:meth:`~chs_excel.book.table.OutputSheet.cell_bands`, as in the file writer.
 """
 from __future__ import annotations
 
@@ -12,14 +14,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from chs_excel.core.engine import band_labels
 from chs_excel.book.cells import clean_grid
-from chs_excel.book.table import (EXCEL_ERRORS, OutputSheet, Table, band_rules, column_letter, label_rules, link_kind,
-                                  table_from_grid)
+from chs_excel.book.dates import date_to_serial
+from chs_excel.book.look import BAND_LOOKS, HEADER, TITLE, Look, rules_for
+from chs_excel.book.table import OutputSheet, Table, cell_position, column_letter, link_kind, table_from_grid
+from chs_excel.cellvalues import EXCEL_ERRORS
 
-BAND_COLORS = {"Red": ("#FFC7CE", "#9C0006"), "Amber": ("#FFEB9C", "#9C5700"), "Green": ("#C6EFCE", "#006100")}
-HEADER_COLOR = "#1F4E78"
-BAND_RGB = {band: tuple(int(fill[k:k + 2], 16) for k in (1, 3, 5)) for band, (fill, _) in BAND_COLORS.items()}
+BAND_RGB = {band: tuple(int(look.fill[k:k + 2], 16) for k in (0, 2, 4)) for band, look in BAND_LOOKS.items()}
 MAX_COLOR_CELLS = 10_000  # xlwings' limit for one Range.set_colors call
 
 
@@ -42,9 +43,6 @@ class XlwingsBookReader:
         return table_from_grid(sheet, clean_grid(used.raw_value), used.row, used.column)
 
 
-EPOCH = dt.datetime(1899, 12, 30)
-
-
 def _cell_value(value):
     """Python value -> what Excel should store; data text is never entered as a formula."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -54,8 +52,7 @@ def _cell_value(value):
     if isinstance(value, str) and (value[:1] in ("=", "+", "-", "@") or value in EXCEL_ERRORS):
         return "'" + value  # the apostrophe makes Excel keep it as text
     if isinstance(value, (dt.date, pd.Timestamp)):  # raw writes take dates as serial numbers
-        moment = pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
-        return (moment - EPOCH).total_seconds() / 86400
+        return date_to_serial(value)
     return value
 
 
@@ -67,6 +64,35 @@ def _column_values(series: pd.Series) -> list:
         floats = series.to_numpy(dtype=float)
         return [None if f != f else f for f in floats.tolist()]
     return [_cell_value(v) for v in values]
+
+
+def _hex(color: str) -> str:
+    return "#" + color
+
+
+def _style(cells, look: Look) -> None:
+    """Fill, bold and font colour of a look (the live writer leaves sizes, underlines and wrapping to Excel)."""
+    if look.fill:
+        cells.color = _hex(look.fill)
+    if look.bold:
+        cells.font.bold = True
+    if look.font:
+        cells.font.color = _hex(look.font)
+
+
+def frozen_cells(freeze: str) -> str | None:
+    """The range Office.js' ``freezeAt`` takes for :attr:`OutputSheet.freeze <chs_excel.book.table.OutputSheet>`.
+
+    ``freeze`` is the top-left cell of the scrolling pane (as in the file); ``freezeAt`` wants the cells
+    that stay put: ``"C2"`` -> ``"A1:B1"``, ``"A5"`` -> ``"1:4"``, ``"C1"`` -> ``"A:B"``; ``"A1"`` -> None.
+    """
+    row, col = cell_position(freeze or "A1")
+    rows, cols = row - 1, col - 1
+    if rows and cols:
+        return f"A1:{column_letter(cols)}{rows}"
+    if rows:
+        return f"1:{rows}"
+    return f"A:{column_letter(cols)}" if cols else None
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
@@ -124,16 +150,10 @@ class XlwingsBookWriter:
         for row in range(1, len(values) + 1):
             style = out.style_of(row) if row < head or row >= out.postscript_row else ""
             if style == "title":
-                sheet.range((row, 1)).font.bold = True
+                _style(sheet.range((row, 1)), TITLE)
             elif style == "header":
-                band = sheet.range((row, 1), (row, width))
-                band.color = HEADER_COLOR
-                band.font.bold = True
-                band.font.color = "#FFFFFF"
-        header = sheet.range((head, 1), (head, width))
-        header.color = HEADER_COLOR
-        header.font.bold = True
-        header.font.color = "#FFFFFF"
+                _style(sheet.range((row, 1), (row, width)), HEADER)
+        _style(sheet.range((head, 1), (head, width)), HEADER)
         for col, fmt in out.number_formats.items():
             if n and col in columns:
                 j = columns.index(col) + 1
@@ -150,6 +170,33 @@ class XlwingsBookWriter:
         for chart in out.charts:
             self._chart(sheet, chart, columns, head, n)
         sheet.autofit("c")
+        self._widths(sheet, out, columns)
+        self._freeze(sheet, out.freeze)
+
+    @staticmethod
+    def _widths(sheet, out: OutputSheet, columns: list) -> None:
+        """The widths the sheet asks for (in characters); the other columns keep their autofit."""
+        in_points = sheet.book.app.engine.type == "remote"  # Office.js measures column widths in points
+        for col, width in out.widths.items():
+            if col in columns:
+                letter = column_letter(columns.index(col) + 1)
+                # Calibri 11: a character is 7 pixels, plus 5 pixels of padding; a pixel is 0.75 points
+                sheet.range(f"{letter}:{letter}").column_width = round((width * 7 + 5) * 0.75, 2) if in_points else width
+
+    @staticmethod
+    def _freeze(sheet, freeze: str) -> None:
+        try:
+            panes = sheet.freeze_panes
+        except NotImplementedError:
+            # xlwings implements freeze panes only on its remote engine (Lite, Server: Office.js). The desktop
+            # engines (COM, appscript) would need the sheet's window activated (ActiveWindow.FreezePanes),
+            # taking the user away from the sheet they are on, so the panes stay as they are there.
+            return
+        frozen = frozen_cells(freeze)
+        if frozen:
+            panes.freeze_at(frozen)
+        else:
+            panes.unfreeze()
 
     def _chart(self, sheet, spec, columns: list, head: int, n: int) -> None:
         if not n:
@@ -164,11 +211,7 @@ class XlwingsBookWriter:
         sheet.charts.add(width=480, height=max(200, 40 + 22 * n), chart_type=kind, source=source, anchor=sheet[spec.anchor])
 
     def _colour(self, sheet, out: OutputSheet, columns: list, head: int, n: int) -> None:
-        banded = {}
-        for col, (red, amber) in out.bands.items():
-            banded[columns.index(col)] = band_labels(out.frame[col].to_numpy(dtype=float), red, amber)
-        for col in out.band_label_columns:
-            banded[columns.index(col)] = out.frame[col].to_numpy(dtype=object)
+        banded = {columns.index(col): bands for col, bands in out.cell_bands().items()}
         for first, last in _runs(sorted(banded)):
             block = np.column_stack([banded[j] for j in range(first, last + 1)])
             colours = [[BAND_RGB.get(b) for b in row] for row in block.tolist()]
@@ -179,8 +222,7 @@ class XlwingsBookWriter:
         for j in sorted(banded):
             letter = column_letter(j + 1)
             area, cell = sheet.range(f"{letter}{head + 1}:{letter}{head + n}"), f"{letter}{head + 1}"
-            col = columns[j]
-            rules = band_rules(cell, *out.bands[col]) if col in out.bands else label_rules(cell)
-            for band, formula in rules.items():
-                fill, font = BAND_COLORS[band]
-                area.conditional_formats.add_custom("=" + formula, fill_color=fill, font_color=font, stop_if_true=True)
+            for band, formula in rules_for(out.bands.get(columns[j]), cell).items():
+                look = BAND_LOOKS[band]
+                area.conditional_formats.add_custom("=" + formula, fill_color=_hex(look.fill), font_color=_hex(look.font),
+                                                    stop_if_true=True)

@@ -1,42 +1,38 @@
-"""DrawingML for the stacked bar chart of the Distribution sheet: one drawing part and one chart part."""
+"""DrawingML for chs-excel's bar charts: one drawing part per sheet holding every chart, one chart part per chart."""
 from __future__ import annotations
 
-from chs_excel.book.table import BarChart, column_letter
-from chs_excel.files.worksheet import escape
-
-NS_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
-NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
-NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+from chs_excel.book.table import BarChart, cell_position, column_letter, quoted_sheet
+from chs_excel.files.ooxml import NS_CHART, NS_DRAWING, NS_REL, NS_SHEET_DRAWING, XML_DECLARATION, escape
 
 
-def _quote(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
+def series_xml(spec: BarChart, k: int, sheet: str, columns: list, head: int, n: int) -> str:
+    """The ``<c:ser>`` of the chart's ``k``-th value column: its name (header cell), colour, categories, values."""
+    quoted = escape(quoted_sheet(sheet))
+    label = column_letter(columns.index(spec.label_column) + 1)
+    cats = f"{quoted_sheet(sheet)}!${label}${head + 1}:${label}${head + n}"
+    col = column_letter(columns.index(spec.value_columns[k]) + 1)
+    points = "".join(f'<c:dPt><c:idx val="{i}"/><c:invertIfNegative val="0"/><c:bubble3D val="0"/>'
+                     f'<c:spPr><a:solidFill><a:srgbClr val="{p}"/></a:solidFill></c:spPr></c:dPt>'
+                     for i, p in enumerate(spec.point_colors[:n])) if spec.point_colors else ""
+    return (f'<c:ser><c:idx val="{k}"/><c:order val="{k}"/>'
+            f'<c:tx><c:strRef><c:f>{quoted}!${col}${head}</c:f></c:strRef></c:tx>'
+            f'<c:spPr><a:solidFill><a:srgbClr val="{spec.colors[k]}"/></a:solidFill></c:spPr><c:invertIfNegative val="0"/>{points}'
+            f'<c:cat><c:strRef><c:f>{escape(cats)}</c:f></c:strRef></c:cat>'
+            f'<c:val><c:numRef><c:f>{quoted}!${col}${head + 1}:${col}${head + n}</c:f></c:numRef></c:val>'
+            f'</c:ser>')
 
 
 def chart_xml(spec: BarChart, sheet: str, columns: list, head: int, n: int) -> bytes:
-    label = column_letter(columns.index(spec.label_column) + 1)
-    cats = f"{_quote(sheet)}!${label}${head + 1}:${label}${head + n}"
-    series = []
-    for k, (name, color) in enumerate(zip(spec.value_columns, spec.colors)):
-        col = column_letter(columns.index(name) + 1)
-        points = "".join(f'<c:dPt><c:idx val="{i}"/><c:invertIfNegative val="0"/><c:bubble3D val="0"/>'
-                         f'<c:spPr><a:solidFill><a:srgbClr val="{p}"/></a:solidFill></c:spPr></c:dPt>'
-                         for i, p in enumerate(spec.point_colors[:n])) if spec.point_colors else ""
-        series.append(
-            f'<c:ser><c:idx val="{k}"/><c:order val="{k}"/>'
-            f'<c:tx><c:strRef><c:f>{escape(_quote(sheet))}!${col}${head}</c:f></c:strRef></c:tx>'
-            f'<c:spPr><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></c:spPr><c:invertIfNegative val="0"/>{points}'
-            f'<c:cat><c:strRef><c:f>{escape(cats)}</c:f></c:strRef></c:cat>'
-            f'<c:val><c:numRef><c:f>{escape(_quote(sheet))}!${col}${head + 1}:${col}${head + n}</c:f></c:numRef></c:val>'
-            f'</c:ser>')
+    """The chart part of ``spec``, over the ``n`` data rows under header row ``head`` of ``sheet``."""
+    count = min(len(spec.value_columns), len(spec.colors))  # a value column without a colour is left out
+    series = [series_xml(spec, k, sheet, columns, head, n) for k in range(count)]
     grouping = ("percentStacked" if spec.percent else "stacked") if spec.stacked else "clustered"
     direction = "bar" if spec.horizontal else "col"
     overlap = '<c:overlap val="100"/>' if spec.stacked else ""
     cat_pos, val_pos, orient = ("l", "t", "maxMin") if spec.horizontal else ("b", "l", "minMax")
     legend = '<c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend>' if len(spec.value_columns) > 1 else ""
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<c:chartSpace xmlns:c="{NS_C}" xmlns:a="{NS_A}" xmlns:r="{NS_R}"><c:roundedCorners val="0"/><c:chart>'
+    return (f'{XML_DECLARATION}'
+            f'<c:chartSpace xmlns:c="{NS_CHART}" xmlns:a="{NS_DRAWING}" xmlns:r="{NS_REL}"><c:roundedCorners val="0"/><c:chart>'
             f'<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{escape(spec.title)}</a:t></a:r></a:p></c:rich></c:tx>'
             f'<c:overlay val="0"/></c:title><c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>'
             f'<c:barChart><c:barDir val="{direction}"/><c:grouping val="{grouping}"/><c:varyColors val="0"/>{"".join(series)}'
@@ -52,16 +48,25 @@ def chart_xml(spec: BarChart, sheet: str, columns: list, head: int, n: int) -> b
             f'<c:plotVisOnly val="1"/></c:chart></c:chartSpace>').encode("utf-8")
 
 
-def drawing_xml(anchor: str, rows: int) -> bytes:
-    """A drawing holding one chart, from ``anchor`` over 8 columns and enough rows for ``rows`` bars."""
-    col = sum((ord(ch) - 64) * 26 ** k for k, ch in enumerate(reversed("".join(c for c in anchor if c.isalpha())))) - 1
-    row = int("".join(c for c in anchor if c.isdigit())) - 1
+def drawing_xml(anchors: list[str], rows: int) -> bytes:
+    """A drawing holding one chart per anchor cell, each over 8 columns and enough rows for ``rows`` bars.
+
+    The ``k``-th chart is the drawing's relationship ``rId{k+1}``.
+    """
+    return (f'{XML_DECLARATION}<xdr:wsDr xmlns:xdr="{NS_SHEET_DRAWING}" xmlns:a="{NS_DRAWING}">'
+            + "".join(chart_anchor_xml(anchor, rows, k) for k, anchor in enumerate(anchors))
+            + '</xdr:wsDr>').encode("utf-8")
+
+
+def chart_anchor_xml(anchor: str, rows: int, k: int = 0) -> str:
+    """The ``<xdr:twoCellAnchor>`` placing the drawing's ``k``-th chart at ``anchor``."""
+    row, col = (p - 1 for p in cell_position(anchor))
     height = max(12, 3 + 2 * rows)
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<xdr:wsDr xmlns:xdr="{NS_XDR}" xmlns:a="{NS_A}"><xdr:twoCellAnchor>'
+    name = "chs-excel chart" if k == 0 else f"chs-excel chart {k + 1}"
+    return (f'<xdr:twoCellAnchor>'
             f'<xdr:from><xdr:col>{col}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>'
             f'<xdr:to><xdr:col>{col + 8}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row + height}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>'
-            f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="2" name="chs-excel chart"/><xdr:cNvGraphicFramePr/>'
+            f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="{k + 2}" name="{name}"/><xdr:cNvGraphicFramePr/>'
             f'</xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic>'
-            f'<a:graphicData uri="{NS_C}"><c:chart xmlns:c="{NS_C}" xmlns:r="{NS_R}" r:id="rId1"/></a:graphicData>'
-            f'</a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor></xdr:wsDr>').encode("utf-8")
+            f'<a:graphicData uri="{NS_CHART}"><c:chart xmlns:c="{NS_CHART}" xmlns:r="{NS_REL}" r:id="rId{k + 1}"/></a:graphicData>'
+            f'</a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>')

@@ -17,13 +17,10 @@ from urllib.parse import unquote
 
 from defusedxml import ElementTree
 
+from chs_excel.files.ooxml import NS_REL, NS_REL_STRICT, STRICT_PREFIX
 from chs_excel.problems import BookError
 
-PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-REL_NAMESPACES = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-                  "http://purl.oclc.org/ooxml/officeDocument/relationships")
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-STRICT_PREFIX = "http://purl.oclc.org/ooxml/"
+REL_NAMESPACES = (NS_REL, NS_REL_STRICT)
 
 
 def damaged(label: str, detail: str) -> BookError:
@@ -59,6 +56,7 @@ def encode_xml(text: str) -> bytes:
 
 
 def rels_path(part: str) -> str:
+    """The relationships part of ``part`` (``xl/_rels/workbook.xml.rels``); the package's (``""``) is ``_rels/.rels``."""
     folder, _, base = part.rpartition("/")
     return f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
 
@@ -159,7 +157,7 @@ class Package:
 
     def rels(self, part: str) -> list[Rel]:
         """The relationships of ``part`` ("" for the package itself)."""
-        path = rels_path(part) if part else "_rels/.rels"
+        path = rels_path(part)
         if self.find(path) is None:
             return []
         out = []
@@ -215,7 +213,7 @@ class Package:
                 continue
             if part:
                 found.add(part)
-            rels_name = self.find(rels_path(part) if part else "_rels/.rels")
+            rels_name = self.find(rels_path(part))
             if rels_name:
                 found.add(rels_name)
             for rel in self.rels(part):

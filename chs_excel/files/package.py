@@ -1,21 +1,16 @@
 """Looking inside an .xlsx/.xlsm zip package safely, before any library parses it."""
 from __future__ import annotations
 
-import re
 import zipfile
 from pathlib import Path
 
-from chs_excel.book.table import CellError
+from chs_excel.cellvalues import CellError
 from chs_excel.problems import BookError
 from chs_excel.files.opc import Package
 
 MAX_MEMBERS = 20_000
 MAX_UNPACKED_BYTES = 4 * 1024**3
 MAX_RATIO = 200  # a member unpacking to >200x its packed size (and >10 MB) is a zip bomb, not a workbook
-
-NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-      "pr": "http://schemas.openxmlformats.org/package/2006/relationships"}
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

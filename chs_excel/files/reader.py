@@ -9,6 +9,7 @@ from xml.parsers import expat
 
 import python_calamine
 
+from chs_excel.files.ooxml import NS_MAIN
 from chs_excel.files.package import open_package, sheet_parts
 from chs_excel.files.sheet_scan import MAX_CELLS, SheetScan, read_scan, trimmed_sheet
 from chs_excel.book.table import Table, column_letter, table_from_grid
@@ -125,7 +126,7 @@ class FileBookReader:
 
     def _trimmed_book(self, part: str, sheet_xml: bytes):
         """An in-memory copy of the package for calamine: this sheet trimmed, other sheets empty, no media."""
-        empty = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+        empty = f'<worksheet xmlns="{NS_MAIN}"><sheetData/></worksheet>'.encode("utf-8")
         sheets = set(self._parts.values())
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:

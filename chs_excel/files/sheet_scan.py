@@ -18,9 +18,10 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from xml.parsers import expat
-from xml.sax.saxutils import escape, quoteattr
 
-from chs_excel.book.table import CellError
+from chs_excel.book.table import column_letter, column_number
+from chs_excel.cellvalues import CellError
+from chs_excel.files.ooxml import NS_MAIN, XML_DECLARATION, escape
 
 NO_SAVED_VALUE = "(formula with no saved value: open and save the workbook in Excel to calculate it)"
 
@@ -71,13 +72,6 @@ class SheetScan:
         return last_row, last_col
 
 
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def _needs_parse(data: bytes) -> bool:
     return (b'"e"' in data or b"'e'" in data or b"hidden" in data or _has_formula(data)
             or _FAR.search(data) is not None)
@@ -105,7 +99,7 @@ class _Names(dict):
 
 def _position(ref: str | None, row: int, col: int) -> tuple[int, int]:
     m = _REF.match(ref) if ref else None
-    return (int(m.group(2)), _col_number(m.group(1))) if m else (row, col)
+    return (int(m.group(2)), column_number(m.group(1))) if m else (row, col)
 
 
 def scan_sheet(data: bytes, force: bool = False) -> SheetScan:
@@ -209,8 +203,7 @@ def trimmed_sheet(data: bytes, last_row: int, last_col: int) -> bytes:
     needed to read values and are left out.
     """
     names = _Names()
-    out: list[str] = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                      '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
+    out: list[str] = [f'{XML_DECLARATION}<worksheet xmlns="{NS_MAIN}"><sheetData>']
     state = {"row": 0, "col": 0, "attrs": None, "v": None, "is": None, "in": "", "phonetic": 0, "open_row": 0}
     text: list[str] = []
     parser = _parser()
@@ -227,7 +220,7 @@ def trimmed_sheet(data: bytes, last_row: int, last_col: int) -> bytes:
         elif local == "c":
             m = _REF.match(attrs.get("r") or "")
             if m:
-                state["row"], state["col"] = int(m.group(2)), _col_number(m.group(1))
+                state["row"], state["col"] = int(m.group(2)), column_number(m.group(1))
             else:
                 state["col"] += 1
             state["attrs"], state["v"], state["is"] = attrs, None, None
@@ -262,10 +255,10 @@ def trimmed_sheet(data: bytes, last_row: int, last_col: int) -> bytes:
                     out.append("</row>")
                 out.append(f'<row r="{row}">')
                 state["open_row"] = row
-            extra = "".join(f" {k}={quoteattr(attrs[k].strip())}" for k in ("t", "s") if attrs.get(k))
+            extra = "".join(f' {k}="{escape(attrs[k].strip())}"' for k in ("t", "s") if attrs.get(k))
             body = f"<v>{escape(state['v'])}</v>" if state["is"] is None else \
                 f'<is><t xml:space="preserve">{escape("".join(state["is"]))}</t></is>'
-            out.append(f'<c r="{_letters(col)}{row}"{extra}>{body}</c>')
+            out.append(f'<c r="{column_letter(col)}{row}"{extra}>{body}</c>')
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -274,11 +267,3 @@ def trimmed_sheet(data: bytes, last_row: int, last_col: int) -> bytes:
         out.append("</row>")
     out.append("</sheetData></worksheet>")
     return "".join(out).encode("utf-8")
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters

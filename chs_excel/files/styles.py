@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-BANDS = {"Red": ("FFC7CE", "9C0006"), "Amber": ("FFEB9C", "9C5700"), "Green": ("C6EFCE", "006100")}
-MINIMAL = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-           '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+from chs_excel.book.look import BAND_LOOKS, HEADER, LINK, TITLE, Look
+from chs_excel.files.ooxml import NS_MAIN, XML_DECLARATION, escape
+
+MINIMAL = (f'{XML_DECLARATION}'
+           f'<styleSheet xmlns="{NS_MAIN}">'
            '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
            '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
@@ -25,8 +27,31 @@ ORDER = ["numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cel
 BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "0%": 9, "0.00%": 10, "yyyy-mm-dd": None}
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+def font_xml(look: Look) -> str:
+    """The ``<font>`` of a look: bold, underline, size, colour, Calibri."""
+    parts = ("<b/>" if look.bold else "") + ("<u/>" if look.underline else "") + f'<sz val="{look.size:g}"/>'
+    parts += f'<color rgb="FF{look.font}"/>' if look.font else ""
+    return f'<font>{parts}<name val="Calibri"/><family val="2"/></font>'
+
+
+def fill_xml(color: str) -> str:
+    """A solid ``<fill>`` of ``color`` (RRGGBB)."""
+    return f'<fill><patternFill patternType="solid"><fgColor rgb="FF{color}"/><bgColor rgb="FF{color}"/></patternFill></fill>'
+
+
+def xf_xml(font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> str:
+    """A cell format (``<xf>`` of ``cellXfs``) from font, fill and number format indices."""
+    attrs = f'numFmtId="{number_format}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"'
+    attrs += "".join(f' {a}="1"' for a, on in (("applyNumberFormat", number_format), ("applyFont", font),
+                                               ("applyFill", fill), ("applyAlignment", wrap)) if on)
+    body = '<alignment vertical="top" wrapText="1"/>' if wrap else ""
+    return f"<xf {attrs}>{body}</xf>" if body else f"<xf {attrs}/>"
+
+
+def dxf_xml(look: Look) -> str:
+    """The differential format (``<dxf>``) a conditional-format rule applies: font colour and solid fill."""
+    return (f'<dxf><font><color rgb="FF{look.font}"/></font><fill><patternFill patternType="solid">'
+            f'<fgColor rgb="FF{look.fill}"/><bgColor rgb="FF{look.fill}"/></patternFill></fill></dxf>')
 
 
 class Styles:
@@ -81,32 +106,28 @@ class Styles:
             return BUILTIN_FORMATS[code]
         formats = self._children("numFmts", "numFmt")
         for f in formats:
-            if f'formatCode="{_escape(code)}"' in f:
+            if f'formatCode="{escape(code)}"' in f:
                 return int(re.search(r'numFmtId="(\d+)"', f).group(1))
         used = [int(x) for x in re.findall(r'numFmtId="(\d+)"', "".join(formats))]
         new_id = max([163] + used) + 1
-        self._add("numFmts", "numFmt", f'<numFmt numFmtId="{new_id}" formatCode="{_escape(code)}"/>')
+        self._add("numFmts", "numFmt", f'<numFmt numFmtId="{new_id}" formatCode="{escape(code)}"/>')
         return new_id
 
-    def font(self, color: str | None = None, bold: bool = False, size: float = 11, underline: bool = False) -> int:
-        parts = ("<b/>" if bold else "") + ("<u/>" if underline else "") + f'<sz val="{size:g}"/>'
-        parts += f'<color rgb="FF{color}"/>' if color else ""
-        return self._add("fonts", "font", f'<font>{parts}<name val="Calibri"/><family val="2"/></font>')
+    def font(self, look: Look) -> int:
+        return self._add("fonts", "font", font_xml(look))
 
     def fill(self, color: str) -> int:
-        return self._add("fills", "fill", f'<fill><patternFill patternType="solid"><fgColor rgb="FF{color}"/>'
-                                          f'<bgColor rgb="FF{color}"/></patternFill></fill>')
+        return self._add("fills", "fill", fill_xml(color))
 
     def xf(self, font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> int:
-        attrs = f'numFmtId="{number_format}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"'
-        attrs += "".join(f' {a}="1"' for a, on in (("applyNumberFormat", number_format), ("applyFont", font),
-                                                   ("applyFill", fill), ("applyAlignment", wrap)) if on)
-        body = '<alignment vertical="top" wrapText="1"/>' if wrap else ""
-        return self._add("cellXfs", "xf", f"<xf {attrs}>{body}</xf>" if body else f"<xf {attrs}/>")
+        return self._add("cellXfs", "xf", xf_xml(font, fill, number_format, wrap))
 
-    def dxf(self, fill: str, font: str) -> int:
-        return self._add("dxfs", "dxf", f'<dxf><font><color rgb="FF{font}"/></font><fill><patternFill patternType="solid">'
-                                        f'<fgColor rgb="FF{fill}"/><bgColor rgb="FF{fill}"/></patternFill></fill></dxf>')
+    def dxf(self, look: Look) -> int:
+        return self._add("dxfs", "dxf", dxf_xml(look))
+
+    def cell_format(self, look: Look) -> int:
+        """The cell format (index into ``cellXfs``) of a look."""
+        return self.xf(self.font(look), self.fill(look.fill) if look.fill else 0, wrap=look.wrap)
 
 
 class StyleIds:
@@ -114,11 +135,11 @@ class StyleIds:
 
     def __init__(self, styles: Styles):
         self.styles = styles
-        self.header = styles.xf(styles.font("FFFFFF", bold=True), styles.fill("1F4E78"), wrap=True)
-        self.title = styles.xf(styles.font(bold=True, size=14))
-        self.link = styles.xf(styles.font("0563C1", underline=True))
-        self.band = {b: styles.xf(styles.font(fg), styles.fill(bg)) for b, (bg, fg) in BANDS.items()}
-        self.band_dxf = {b: styles.dxf(bg, fg) for b, (bg, fg) in BANDS.items()}
+        self.header = styles.cell_format(HEADER)
+        self.title = styles.cell_format(TITLE)
+        self.link = styles.cell_format(LINK)
+        self.band = {band: styles.cell_format(look) for band, look in BAND_LOOKS.items()}
+        self.band_dxf = {band: styles.dxf(look) for band, look in BAND_LOOKS.items()}
         self._formats: dict[str, int] = {}
 
     def number_format(self, code: str) -> int:

@@ -17,30 +17,24 @@ import zlib
 from pathlib import Path
 
 from chs_excel.files.atomic import atomic_write, check_writable
-from chs_excel.files.package import NS, open_package
-from chs_excel.book.table import OutputSheet
+from chs_excel.files.package import open_package
+from chs_excel.book.table import OutputSheet, quoted_sheet
 from chs_excel.problems import BookError
 from chs_excel.files.chart import chart_xml, drawing_xml
+from chs_excel.files.ooxml import (CT_CHART, CT_DRAWING, CT_RELS, CT_STYLES, CT_WORKSHEET, NS_PACKAGE_REL, NS_REL,
+                                   REL_CALC_CHAIN, REL_CHART, REL_DRAWING, REL_HYPERLINK, REL_STYLES, REL_WORKSHEET,
+                                   XML_DECLARATION, escape)
 from chs_excel.files.opc import Package, Sheet, damaged, decode_xml, encode_xml, local, relative, rels_path
 from chs_excel.files.styles import Styles, StyleIds
-from chs_excel.files.worksheet import escape, worksheet_xml
+from chs_excel.files.worksheet import worksheet_xml
 
-RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-T_SHEET, T_DRAWING, T_CHART, T_LINK = (f"{RELS}/worksheet", f"{RELS}/drawing", f"{RELS}/chart", f"{RELS}/hyperlink")
-CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
-CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
-CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
-CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
-T_STYLES, T_CALC = f"{RELS}/styles", f"{RELS}/calcChain"
 COMPRESS_LEVEL = 1  # deflate level for the parts written: ~5x faster than 6, ~35% larger, same format
 
 
 def _rels(items: list[tuple[str, str, str, bool]]) -> bytes:
     body = "".join(f'<Relationship Id="{rid}" Type="{kind}" Target="{escape(target)}"'
                    + (' TargetMode="External"' if external else "") + "/>" for rid, kind, target, external in items)
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{NS["pr"]}">{body}</Relationships>').encode("utf-8")
+    return f'{XML_DECLARATION}<Relationships xmlns="{NS_PACKAGE_REL}">{body}</Relationships>'.encode("utf-8")
 
 
 def _free(pattern: str, taken: set[str]) -> str:
@@ -78,13 +72,9 @@ KIND_NAMES = {"chartsheet": "a chart sheet", "dialogsheet": "a dialog sheet", "x
               "xlintlmacrosheet": "a macro sheet"}
 
 
-def _quote_name(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
-
-
 def _sheet_reference(names: list[str]) -> re.Pattern:
     """A formula reference to one of ``names``: ``Scores!F2``, ``'Score History'!A1``, ``'Scores'!A1:B2``."""
-    quoted = "|".join(re.escape(_quote_name(n)) for n in names)
+    quoted = "|".join(re.escape(quoted_sheet(n)) for n in names)
     bare = "|".join(re.escape(n) for n in names if re.fullmatch(r"[A-Za-z_][\w.]*", n))
     pattern = rf"(?:{quoted})!" + (rf"|(?<![\w.'\]])(?:{bare})!" if bare else "")
     return re.compile(pattern, re.I)
@@ -107,20 +97,20 @@ class Plan:
         self.folder = self.main.rpartition("/")[0]
         self.workbook = opc.text(self.main)
         self.workbook_rels = opc.text(self.main_rels) if opc.find(self.main_rels) else (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{NS["pr"]}"></Relationships>')
+            f'{XML_DECLARATION}<Relationships xmlns="{NS_PACKAGE_REL}"></Relationships>')
         self.types = opc.text(self.types_part)
         root = opc.workbook_root()
         self.p = self._prefix(self.workbook, "workbook")  # "x:" when the workbook's elements are prefixed
         self.r = next((m.group(1) for m in re.finditer(r'xmlns:(\w+)="([^"]+)"', self._root_tag(self.workbook, "workbook"))
-                       if m.group(2) == RELS), None)
+                       if m.group(2) == NS_REL), None)
         props = next((e for e in root if local(e.tag) == "workbookPr"), None)
         self.date1904 = props is not None and props.get("date1904", "").strip().lower() in ("1", "true")
         self.sheets = opc.sheets()
         workbook_rels = opc.rels(self.main)
-        styles = next((r.part for r in workbook_rels if r.type == T_STYLES and opc.find(r.part)), None)
+        styles = next((r.part for r in workbook_rels if r.type == REL_STYLES and opc.find(r.part)), None)
         self.styles_part = opc.find(styles) if styles else None
         self.styles = Styles(opc.text(self.styles_part) if self.styles_part else None)
-        calc = next((r.part for r in workbook_rels if r.type == T_CALC and opc.find(r.part)), None)
+        calc = next((r.part for r in workbook_rels if r.type == REL_CALC_CHAIN and opc.find(r.part)), None)
         self.calc_part = opc.find(calc) if calc else None
         self.parts = {s.name: s.part for s in self.sheets if s.part}
         self.written: dict[str, bytes] = {}
@@ -197,15 +187,15 @@ class Plan:
         path = self._free("sheet")
         rid = self._rid()
         ids = [int(s.sheet_id) for s in self.sheets if s.sheet_id.isdigit()]
-        rel_attr = f'{self.r}:id="{rid}"' if self.r else f'xmlns:r="{RELS}" r:id="{rid}"'
+        rel_attr = f'{self.r}:id="{rid}"' if self.r else f'xmlns:r="{NS_REL}" r:id="{rid}"'
         entry = f'<{self.p}sheet name="{escape(name)}" sheetId="{max(ids, default=0) + 1}" {rel_attr}/>'
         m = re.search(rf"</{self.p}sheets\s*>|<{self.p}sheets\s*/>", self.workbook)
         if m is None:
             raise damaged(self.label, "its workbook part lists no sheets")
         block = entry if m.group(0).startswith("</") else f"<{self.p}sheets>{entry}</{self.p}sheets>"
         self.workbook = self.workbook[:m.start()] + block + self.workbook[m.end() if not m.group(0).startswith("</") else m.start():]
-        self._relationship(rid, T_SHEET, relative(self.main, path))
-        self._override(path, CT_SHEET)
+        self._relationship(rid, REL_WORKSHEET, relative(self.main, path))
+        self._override(path, CT_WORKSHEET)
         self.sheets.append(Sheet(name, str(max(ids, default=0) + 1), rid, "worksheet", path))
         self.parts[name] = path
         return path
@@ -248,21 +238,11 @@ class Plan:
             rels: list[tuple[str, str, str, bool]] = []
             drawing_rel = None
             if sheet.charts and len(sheet.frame):
-                drawing = self._free("drawing")
-                self.written[drawing] = b""  # reserve the name
-                chart = self._free("chart")
-                spec = sheet.charts[0]
-                columns = list(sheet.frame.columns)
-                self.written[drawing] = drawing_xml(spec.anchor, len(sheet.frame))
-                self.written[chart] = chart_xml(spec, sheet.name, columns, sheet.header_row, len(sheet.frame))
-                self.written[rels_path(drawing)] = _rels([("rId1", T_CHART, relative(drawing, chart), False)])
-                self._override(drawing, CT_DRAWING)
-                self._override(chart, CT_CHART)
                 drawing_rel = "rIdDrawing1"
-                rels.append((drawing_rel, T_DRAWING, relative(path, drawing), False))
+                rels.append((drawing_rel, REL_DRAWING, relative(path, self._charts(sheet)), False))
             xml, links = worksheet_xml(sheet, ids, drawing_rel, date1904=self.date1904,
                                        protection=protections.get(path))
-            rels += [(rid, T_LINK, target, True) for rid, target in links]
+            rels += [(rid, REL_HYPERLINK, target, True) for rid, target in links]
             self.written[path] = xml
             sheet_rels = self.opc.find(rels_path(path)) or rels_path(path)
             if rels:
@@ -278,12 +258,30 @@ class Plan:
                 raise damaged(self.label, f"{path} is there but the workbook does not use it for its styles")
             self.written[path] = encode_xml(self.styles.xml)
             self._override(path, CT_STYLES)
-            self._relationship(self._rid(), T_STYLES, relative(self.main, path))
+            self._relationship(self._rid(), REL_STYLES, relative(self.main, path))
         self.written[self.main] = encode_xml(self.workbook)
         self.written[self.main_rels] = encode_xml(self.workbook_rels)
         self._forget_dropped_types()
         self._type_new_relationship_parts()
         self.written[self.types_part] = encode_xml(self.types)
+
+    def _charts(self, sheet: OutputSheet) -> str:
+        """Write one drawing part holding every chart of ``sheet`` (one chart part each); the drawing's name."""
+        drawing = self._free("drawing")
+        self.written[drawing] = b""  # reserve the name
+        n, columns = len(sheet.frame), list(sheet.frame.columns)
+        charts = []
+        for spec in sheet.charts:
+            chart = self._free("chart")
+            self.written[chart] = chart_xml(spec, sheet.name, columns, sheet.header_row, n)
+            charts.append(chart)
+        self.written[drawing] = drawing_xml([spec.anchor for spec in sheet.charts], n)
+        self.written[rels_path(drawing)] = _rels([(f"rId{k}", REL_CHART, relative(drawing, chart), False)
+                                                  for k, chart in enumerate(charts, start=1)])
+        self._override(drawing, CT_DRAWING)
+        for chart in charts:
+            self._override(chart, CT_CHART)
+        return drawing
 
     def _protection(self, part: str) -> str | None:
         """The sheet's ``<sheetProtection>`` element, rebuilt without a prefix, if it has one."""
@@ -350,7 +348,7 @@ class Plan:
             return
         if not kept:
             self._drop(self.calc_part)
-            self.workbook_rels = re.sub(rf'<(\w+:)?Relationship\b[^>]*Type="{re.escape(T_CALC)}"[^>]*/>', "",
+            self.workbook_rels = re.sub(rf'<(\w+:)?Relationship\b[^>]*Type="{re.escape(REL_CALC_CHAIN)}"[^>]*/>', "",
                                         self.workbook_rels)
             return
         opening = re.search(r"<(\w+:)?calcChain\b[^>]*>", text)

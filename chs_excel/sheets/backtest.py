@@ -1,4 +1,4 @@
-"""The Validation sheet: how well the score separated accounts that churned from those that stayed.
+"""The backtest's Validation sheet: how well the score separated accounts that churned from those that stayed.
 
 Pure: builds an :class:`OutputSheet` and the headline figures from scores,
 outcomes and Score History. See :mod:`chs_excel.analysis.separation` for the measures.
@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from chs_excel.analysis import separation as bt
 from chs_excel import contract as c
 from chs_excel.analysis import distribution, history
+from chs_excel.analysis import separation as bt
 from chs_excel.book.table import BarChart, OutputSheet
-from chs_excel.config import HealthConfig
-from chs_excel.core.engine import ScoreResult, band_of
+from chs_excel.config.model import HealthConfig
+from chs_excel.core.bands import band_of
+from chs_excel.core.engine import ScoreResult
+from chs_excel.core.explain import rounded, shown_overall
 from chs_excel.problems import DataIssue
-from chs_excel.sheets.report import rounded, shown_overall
 
-BAND_ORDER = ["Red", "Amber", "Green", "No score"]
+BAND_ORDER = [*c.BANDS, "No score"]
 POINT_COLORS = ("E06666", "FFD966", "93C47D", "BFBFBF")
 FEW_ACCOUNTS, FEW_CHURNED = 200, 30
 
@@ -65,7 +66,7 @@ def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFra
     issues, rows = [], {}
     for o in config.outcomes:
         if o.account not in accounts:
-            issues.append(DataIssue(c.OUTCOMES, o.location, "Account ID", o.account,
+            issues.append(DataIssue(c.OUTCOMES, o.location, c.column_header(c.OUTCOME_COLUMNS, "account"), o.account,
                                     f'account "{o.account}" is not on the Accounts sheet', "left out of the backtest"))
             continue
         rows[o.account] = (o.churned, o.date)  # a later row for the same account wins
@@ -73,8 +74,10 @@ def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFra
     return frame, issues
 
 
-def build_validation(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, as_of: dt.date,
-                     history_frame: pd.DataFrame, days: int = 90) -> Backtest:
+def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, as_of: dt.date,
+                   history_frame: pd.DataFrame, days: int = 90) -> Backtest:
+    """The Validation sheet and headline figures: the scores (today's, or Score History's from ``days`` before
+    each outcome when it has them) against the Outcomes sheet."""
     overall_now, _ = shown_overall(config, result)
     categories_now = pd.DataFrame({cat.name: rounded(result.category_scores[cat.name]) for cat in config.categories},
                                   index=overall_now.index)
