@@ -17,6 +17,7 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!"})
 
 EPOCH_1900 = dt.datetime(1899, 12, 30)  # serial 0 of Excel's default date system (chs_excel.book.dates says why)
+EPOCH_1904 = dt.datetime(1904, 1, 1)  # serial 0 of the 1904 date system (old Mac workbooks)
 END_SERIAL_1900 = 2958466  # the day after 9999-12-31, the last date Excel can hold
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 
 from chs_excel import contract as c
-from chs_excel.book.table import Table
+from chs_excel.book.table import Table, table_from_grid
 
 METRIC_HEADER = [col.header for col in c.METRIC_COLUMNS]
 CATEGORY_HEADER = [col.header for col in c.CATEGORY_COLUMNS]
@@ -63,5 +63,6 @@ def write_book(path: Path, sheets: dict[str, list[list]], after=None) -> Path:
     return path
 
 
-def tables_to_sheets(tables: dict[str, Table]) -> dict[str, list[list]]:
-    return {name: [t.header] + t.rows for name, t in tables.items()}
+def tables_from_rows(sheets: dict) -> dict:
+    """Tables straight from row lists, the way a reader hands them over (no file in between)."""
+    return {name: table_from_grid(name, [list(r) for r in rows]) for name, rows in sheets.items()}

@@ -10,12 +10,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from chs_excel import contract as c
 from chs_excel.cellvalues import serial_to_date
 from chs_excel.config.sheets import SheetTable  # what a Table offers, without the workbook edge
 
 DATE, ACCOUNT, OVERALL, BAND = "As-of date", "Account ID", "Overall", "Band"
 FIXED = [DATE, ACCOUNT, OVERALL, BAND]
-BAND_RANK = {"Red": 0, "Amber": 1, "Green": 2}
+BAND_RANK = {band: rank for rank, band in enumerate(c.BANDS)}  # Red < Amber < Green
 
 
 def _day(value) -> dt.date | None:

@@ -13,9 +13,7 @@ import datetime as dt
 
 import pandas as pd
 
-from chs_excel.cellvalues import EPOCH_1900
-
-EPOCH_1904 = dt.datetime(1904, 1, 1)
+from chs_excel.cellvalues import EPOCH_1900, EPOCH_1904
 
 
 def excel_epoch(date1904: bool = False) -> dt.datetime:

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chs_excel.cellvalues import EPOCH_1904
 from chs_excel.config.model import Bands
 from chs_excel.config.schema import ConfigPath
 from chs_excel.problems import Problem, show_value
@@ -29,7 +30,7 @@ def _band_problems(item: Mapping, path: ConfigPath, default: Bands, locate: Call
 
 
 EXCEL_FIRST_DATE = dt.date(1900, 1, 1)  # serial 1 in Excel's default (1900) date system
-EXCEL_FIRST_DATE_1904 = dt.date(1904, 1, 1)  # serial 0 in the 1904 date system (old Mac workbooks)
+EXCEL_FIRST_DATE_1904 = EPOCH_1904.date()  # serial 0 in the 1904 date system
 EXCEL_LAST_DATE = dt.date(9999, 12, 31)
 
 

@@ -34,11 +34,11 @@ import re
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
-from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 
 from chs_excel.book.table import column_number
+from chs_excel.files.ooxml import NS_MAIN, NS_PACKAGE_REL, NS_REL, escape
 
 ADDIN_NAME = "chs_excel_addin.xlam"
 TEMPLATE = "quickstart_addin_ribbon.xlam"
@@ -51,10 +51,7 @@ DISABLED_CONF_SHEET = f"_{CONF_SHEET}"  # as the template ships it
 UDF_MODULES = "chs_excel.excel"
 PLATFORM_KEYS = {"win32": "Interpreter_Win", "darwin": "Interpreter_Mac"}
 
-# Spelled here, not taken from chs_excel.files.ooxml: the Excel layer may not import the file layer
-MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+MAIN_NS, REL_NS, PKG_REL_NS = (f"{{{ns}}}" for ns in (NS_MAIN, NS_REL, NS_PACKAGE_REL))
 
 RIBBON_XML = """<customUI xmlns="http://schemas.microsoft.com/office/2006/01/customui">
   <ribbon>
@@ -174,7 +171,7 @@ def _set_b(sheet_xml: str, row_number: int, value: str) -> str:
     a = next(c for c in cells if c.group(1) == "A")
     style = re.search(r'\bs="(\d+)"', a.group(0))
     style_attr = f' s="{style.group(1)}"' if style else ""
-    text = escape(value, {'"': "&quot;"})
+    text = escape(value)
     new_cell = (f'<c r="B{row_number}"{style_attr} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
                 if value else "")
     old_b = next((c for c in cells if c.group(1) == "B"), None)

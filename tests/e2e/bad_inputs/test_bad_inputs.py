@@ -280,7 +280,7 @@ def test_a_workbook_at_excels_row_limit_is_scored(tmp_path):
     from chs_excel.config import config_from_tables
     from chs_excel.core.engine import score
     from chs_excel.inputs import scoring_input
-    from tests_helpers_tables import tables_from_rows
+    from helpers import tables_from_rows
 
     n = 1_048_575
     sheets = base_sheets()

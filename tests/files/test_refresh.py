@@ -22,7 +22,7 @@ from chs_excel.problems import BookError
 from chs_excel.pipeline import refresh_file
 from chs_excel.demo.template import write_template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from chs_excel.files.sheet_scan import NO_SAVED_VALUE, scan_sheet
 from chs_excel.problems import DataIssue
 from chs_excel.sheets.data_issues import MAX_ISSUES_PER_KIND, issues_sheet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "workbook_template.xlsx"
 ACCOUNTS = "xl/worksheets/sheet5.xml"  # in workbook_template.xlsx
 INSTRUCTIONS = "xl/worksheets/sheet1.xml"

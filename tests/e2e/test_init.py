@@ -21,7 +21,7 @@ from chs_excel.files.ooxml import NS_MAIN, NS_REL
 from chs_excel.init import INIT_SHEETS
 from chs_excel.demo.template import ACCOUNT_HEADERS, write_template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "excel-made"
 REGISTRY = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
 NS = {"m": NS_MAIN}

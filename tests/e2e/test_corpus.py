@@ -18,7 +18,7 @@ import pytest
 
 from corpus_check import Outcome, check, worker_init
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 FILES = sorted(str(p) for p in CORPUS.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm")) if CORPUS.is_dir() else []
 RESULTS: dict[str, Outcome] = {}

@@ -11,7 +11,7 @@ from xlwings import server
 from chs_excel import excel
 from chs_excel.book.table import column_number
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "workbook_template.xlsx"
 FORMULA = re.compile(r"=(HEALTH_SCORE|HEALTH_BAND|CATEGORY_SCORE|METRIC_SCORE|HEALTH_GAP|HEALTH_DRIVERS)\(([^()]*)\)")
 REFERENCE = re.compile(r"^(?:'([^']+)'|([A-Za-z_][\w ]*))!([A-Z]+)(\d+):([A-Z]+)(\d+)$")

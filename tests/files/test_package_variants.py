@@ -30,7 +30,7 @@ from chs_excel.files.ooxml import NS_MAIN
 from chs_excel.files.opc import Package, local
 from chs_excel.files.writer import PackageBookWriter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 AS_OF = dt.date(2026, 3, 31)
 

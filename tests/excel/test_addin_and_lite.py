@@ -311,14 +311,14 @@ def test_xlwings_minimum_has_every_api_chs_excel_calls():
         assert hasattr(xw.Range, name), name
     assert hasattr(ConditionalFormats, "add_custom")
     assert "anchor" in inspect.signature(Charts.add).parameters
-    pins = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["dependencies"]
     assert f"xlwings>={XLWINGS_MIN}" in [p.replace(" ", "") for p in pins]  # one minimum for desktop and Lite
 
 
 def test_lite_main_scores_the_recorded_office_js_payloads(tmp_path):
     """main.py (the bundle, not the source tree) on what xlwings Server's Office.js client recorded."""
     assert main(["lite", str(tmp_path)]) == 0
-    fixtures = Path(__file__).parent / "fixtures" / "clients"
+    fixtures = Path(__file__).parents[1] / "fixtures" / "clients"
     probe = textwrap.dedent(f"""
         import asyncio, json, sys
         sys.path.insert(0, {str(tmp_path)!r})

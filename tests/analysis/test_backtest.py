@@ -17,7 +17,7 @@ from chs_excel.cli import main
 from chs_excel.pipeline import backtest_file, refresh_file
 from chs_excel.demo.template import write_template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "saas_churn" / "saas_churn.xlsx"
 
 

@@ -19,7 +19,7 @@ from chs_excel.cellvalues import EPOCH_1900
 from chs_excel.pipeline import refresh_file
 from chs_excel.demo.template import write_template
 
-RECORDED = Path(__file__).parent / "fixtures" / "clients"
+RECORDED = Path(__file__).parents[1] / "fixtures" / "clients"
 INPUTS = ("Accounts", "Metrics", "Categories", "Settings", "Metric History", "Overrides")
 
 
@@ -82,7 +82,7 @@ def test_refresh_script_matches_the_file_refresh(template, shape):
 @pytest.mark.parametrize("fixture", sorted(p.name for p in RECORDED.glob("*_book.json")))
 def test_recorded_client_payload_matches_the_file_refresh(fixture, tmp_path):
     """Payloads recorded from xlwings' own JavaScript clients over workbook_template.xlsx."""
-    shipped = Path(__file__).parent.parent / "workbook_template.xlsx"
+    shipped = Path(__file__).parents[2] / "workbook_template.xlsx"
     expect_scores_like_the_file(Path(shutil.copyfile(shipped, tmp_path / "book.xlsx")), recorded(fixture))
 
 
@@ -128,7 +128,7 @@ def test_recorded_function_calls_match_the_file_refresh(tmp_path):
     same cells gives (cells the call changed in memory are changed in a copy of the workbook first)."""
     calls = json.loads((RECORDED / "officejs_function_calls.json").read_text(encoding="utf-8"))["calls"]
     assert len(calls) >= 6
-    shipped = Path(__file__).parent.parent / "workbook_template.xlsx"
+    shipped = Path(__file__).parents[2] / "workbook_template.xlsx"
     for k, call in enumerate(calls):
         book = Path(shutil.copyfile(shipped, tmp_path / f"book{k}.xlsx"))
         wb = openpyxl.load_workbook(book)

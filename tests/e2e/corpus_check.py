@@ -207,6 +207,28 @@ def _one_line(err: str) -> bool:
     return bool(lines) and "Traceback" not in err and len(lines) <= 3
 
 
+def judge(step: str, original: dict | None, before: dict | None, after: dict | None) -> str | None:
+    """Why the package after an exit-0 ``step`` is not acceptable (None when it is)."""
+    if after is None:
+        return f"{step} exited 0 and left a file that is not a readable zip"
+    damage = package_problems(after, before)
+    if damage:
+        return f"{step} exited 0 with damage: {damage[0]}"
+    if original is not None:
+        changed = [n for n in original if n not in REGISTRY and after.get(n) != original[n]]
+        if changed:
+            return f"{step} changed or removed a part of the original: {changed[0]}"
+        lost = registry_losses(original, after)
+        if lost:
+            return f"{step}: {lost[0]}"
+    if step == "refresh again" and before is not None:
+        owned = owned_parts(after) | owned_parts(before)
+        moved = sorted(n for n in set(after) | set(before) if n not in owned and after.get(n) != before.get(n))
+        if moved:
+            return f"the second refresh changed {moved[0]}, which is not chs-excel's own sheet"
+    return None
+
+
 def check(path: str, work: str) -> Outcome:
     """init, refresh, refresh on a copy of ``path`` inside ``work``; the verdict and why."""
     source = Path(path)
@@ -240,30 +262,10 @@ def check(path: str, work: str) -> Outcome:
             if code != 0:
                 outcome.reason = f"{step} exited {code}: {err.strip()[-600:]}"
                 return outcome
-            after = _members(book)
-            if after is None:
-                outcome.reason = f"{step} exited 0 and left a file that is not a readable zip"
+            reason = judge(step, original, before_members, _members(book))
+            if reason:
+                outcome.reason = reason
                 return outcome
-            damage = package_problems(after, before_members)
-            if damage:
-                outcome.reason = f"{step} exited 0 with damage: {damage[0]}"
-                return outcome
-            if original is not None:
-                changed = [n for n in original if n not in REGISTRY and after.get(n) != original[n]]
-                if changed:
-                    outcome.reason = f"{step} changed or removed a part of the original: {changed[0]}"
-                    return outcome
-                lost = registry_losses(original, after)
-                if lost:
-                    outcome.reason = f"{step}: {lost[0]}"
-                    return outcome
-            if step == "refresh again":
-                owned = owned_parts(after) | owned_parts(before_members)
-                moved = sorted(n for n in set(after) | set(before_members)
-                               if n not in owned and after.get(n) != before_members.get(n))
-                if moved:
-                    outcome.reason = f"the second refresh changed {moved[0]}, which is not chs-excel's own sheet"
-                    return outcome
             state = book.read_bytes()
         outcome.verdict = "ok"
         keep = Path(work) / "ok" / book.name

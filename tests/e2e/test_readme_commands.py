@@ -27,7 +27,7 @@ from chs_excel.cli import main, parser
 from chs_excel.pipeline import refresh_file
 from chs_excel.demo.template import write_template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 EXAMPLE = ROOT / "examples" / "saas_churn"
 
