@@ -21,7 +21,8 @@ import python_calamine
 import xlwings as xw
 
 from chs_excel.cellvalues import EPOCH_1900
-from chs_excel.files.package import error_cells, open_package, sheet_parts
+from chs_excel.files.package import open_package, sheet_parts
+from chs_excel.files.sheet_scan import read_scan
 
 COM_CODES = {"#DIV/0!": -2146826281, "#N/A": -2146826246, "#NAME?": -2146826259, "#NULL!": -2146826288,
              "#NUM!": -2146826252, "#REF!": -2146826265, "#VALUE!": -2146826273}
@@ -68,7 +69,7 @@ def file_grid(path, sheet: str) -> list[list]:
     book = python_calamine.CalamineWorkbook.from_path(str(path))
     grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     with open_package(Path(path)) as package:
-        for (r, col), err in error_cells(package, sheet_parts(package)[sheet]).items():
+        for (r, col), err in read_scan(package, sheet_parts(package)[sheet])[1].errors.items():
             if str(err).startswith("#"):
                 row = grid[r - 1]
                 row.extend([""] * (col - len(row)))

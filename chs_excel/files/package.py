@@ -4,7 +4,6 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from chs_excel.cellvalues import CellError
 from chs_excel.problems import BookError
 from chs_excel.files.opc import Package
 
@@ -51,27 +50,3 @@ def open_package(path: Path) -> zipfile.ZipFile:
 def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> zip name of its XML part (followed through the package's relationships)."""
     return {sheet.name: sheet.part for sheet in Package(package).sheets() if sheet.part}
-
-
-def error_cells(package: zipfile.ZipFile, part: str) -> dict[tuple[int, int], CellError]:
-    """Cells holding an Excel error or a formula with no saved value, by (row, column), 1-based.
-
-    Fast readers report both as blank; a user needs to hear that ``#N/A`` is
-    not the same as an empty cell. (The sheet XML is parsed as XML: see :mod:`chs_excel.files.sheet_scan`.)
-    """
-    from chs_excel.files.sheet_scan import read_scan
-    return read_scan(package, part)[1].errors
-
-
-def parts_of_sheets(package: zipfile.ZipFile, sheets: tuple[str, ...]) -> set[str]:
-    """Every part reachable from these sheets through relationships (their drawings, charts, ...), not the sheets."""
-    opc = Package(package)
-    parts = {s.name: s.part for s in opc.sheets() if s.part}
-    starts = [parts[s] for s in sheets if s in parts]
-    return opc.reachable(starts) - set(starts)
-
-
-def hidden_rows(package: zipfile.ZipFile, part: str) -> list[int]:
-    """Excel row numbers hidden in the sheet."""
-    from chs_excel.files.sheet_scan import read_scan
-    return read_scan(package, part)[1].hidden

@@ -193,10 +193,12 @@ SHARED_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types
 
 
 def owned_parts(path: Path) -> set[str]:
-    from chs_excel.files.package import open_package, parts_of_sheets, sheet_parts
+    from chs_excel.files.opc import Package
+    from chs_excel.files.package import open_package
     with open_package(path) as package:
-        parts = sheet_parts(package)
-        return {parts[s] for s in c.OUTPUT_SHEETS if s in parts} | parts_of_sheets(package, c.OUTPUT_SHEETS)
+        opc = Package(package)
+        starts = [s.part for s in opc.sheets() if s.name in c.OUTPUT_SHEETS and s.part]
+        return set(starts) | opc.reachable(starts)
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
