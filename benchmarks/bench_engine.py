@@ -77,12 +77,8 @@ def bench_engine(sizes, repeats: int = 5) -> None:
         print(f"  {n:>9,} accounts: {statistics.median(times):7.3f} s  (min {min(times):.3f} s)")
 
 
-def write_workbook(path: Path, n: int, history_accounts: int | None = None) -> None:
-    """A workbook with the benchmark scorecard, n accounts and two months of history for the trend sources
-    (for the first ``history_accounts`` accounts: 4 history rows each)."""
-    import xlsxwriter
-    frame, trends = accounts(n)
-    wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+def write_config_sheets(wb) -> None:
+    """The benchmark scorecard's Categories, Metrics and Settings sheets into an xlsxwriter workbook."""
     for name, header, rows in ((c.CATEGORIES, CATEGORY_HEADER, CATEGORIES), (c.METRICS, METRIC_HEADER, METRICS),
                                (c.SETTINGS, ["Setting", "Value"], [["As-of date", AS_OF.isoformat()]])):
         ws = wb.add_worksheet(name)
@@ -90,15 +86,29 @@ def write_workbook(path: Path, n: int, history_accounts: int | None = None) -> N
             for j, v in enumerate(row):
                 if v != "":
                     ws.write(r, j, v)
+
+
+def write_values(ws, r: int, cols: list, start: int = 5) -> None:
+    """Row ``r`` of the sheet from row ``r - 1`` of each column array, from column ``start`` on; NaN left blank."""
+    for j, col in enumerate(cols, start=start):
+        v = col[r - 1]
+        if not (isinstance(v, float) and np.isnan(v)):
+            ws.write(r, j, v)
+
+
+def write_workbook(path: Path, n: int, history_accounts: int | None = None) -> None:
+    """A workbook with the benchmark scorecard, n accounts and two months of history for the trend sources
+    (for the first ``history_accounts`` accounts: 4 history rows each)."""
+    import xlsxwriter
+    frame, trends = accounts(n)
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+    write_config_sheets(wb)
     ws = wb.add_worksheet(c.ACCOUNTS)
     ws.write_row(0, 0, ["Account ID", "Account name", "Segment", "Stage", "CSM"] + SOURCES)
     cols = [frame[s].to_numpy() for s in SOURCES]
     for r, account in enumerate(frame.index, start=1):
         ws.write_row(r, 0, [account, f"Company {r}", "SMB", "Adopt", "CSM 1"])
-        for j, col in enumerate(cols, start=5):
-            v = col[r - 1]
-            if not (isinstance(v, float) and np.isnan(v)):
-                ws.write(r, j, v)
+        write_values(ws, r, cols)
     ws = wb.add_worksheet(c.HISTORY)
     ws.write_row(0, 0, list(c.HISTORY_COLUMNS))
     r = 1

@@ -55,7 +55,6 @@ import bench_engine as be  # noqa: E402
 from bench_refresh import floor_read  # noqa: E402
 from chs_excel import contract as c  # noqa: E402
 from chs_excel.core.engine import goal_period  # noqa: E402
-from tests.helpers import CATEGORY_HEADER, METRIC_HEADER  # noqa: E402
 
 SEGMENTS = ["Enterprise", "Mid-Market", "SMB"]
 STAGES = ["Onboard", "Adopt", "Optimize", "Renew"]
@@ -93,22 +92,13 @@ def write_chs_workbook(path: Path, n: int) -> None:
     frame, trends = data(n)
     segment, stage = labels(n)
     wb = xlsxwriter.Workbook(path, {"constant_memory": True})
-    for name, header, rows in ((c.CATEGORIES, CATEGORY_HEADER, be.CATEGORIES), (c.METRICS, METRIC_HEADER, be.METRICS),
-                               (c.SETTINGS, ["Setting", "Value"], [["As-of date", be.AS_OF.isoformat()]])):
-        ws = wb.add_worksheet(name)
-        for r, row in enumerate([header] + rows):
-            for j, v in enumerate(row):
-                if v != "":
-                    ws.write(r, j, v)
+    be.write_config_sheets(wb)
     ws = wb.add_worksheet(c.ACCOUNTS)
     ws.write_row(0, 0, ACCOUNT_HEADER)
     cols = [frame[s].to_numpy() for s in be.SOURCES]
     for r, account in enumerate(frame.index, start=1):
         ws.write_row(r, 0, [account, f"Company {r}", segment[r - 1], stage[r - 1], f"CSM {r % 25 + 1}"])
-        for j, col in enumerate(cols, start=5):
-            v = col[r - 1]
-            if not (isinstance(v, float) and np.isnan(v)):
-                ws.write(r, j, v)
+        be.write_values(ws, r, cols)
     ws = wb.add_worksheet(c.HISTORY)
     ws.write_row(0, 0, list(c.HISTORY_COLUMNS))
     fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
@@ -181,10 +171,7 @@ def write_formula_workbook(path: Path, n: int) -> dict:
     cols = [frame[s].to_numpy() for s in be.SOURCES] + [v.to_numpy() for pair in trends.values() for v in pair]
     for r, account in enumerate(frame.index, start=1):
         ws.write_row(r, 0, [account, f"Company {r}", segment[r - 1], stage[r - 1], f"CSM {r % 25 + 1}"])
-        for j, col in enumerate(cols, start=5):
-            v = col[r - 1]
-            if not (isinstance(v, float) and np.isnan(v)):
-                ws.write(r, j, v)
+        be.write_values(ws, r, cols)
 
     ws = wb.add_worksheet("Benchmarks")
     ws.write_row(0, 0, ["Segment", "Stage", "Target", "Key"])
