@@ -32,6 +32,8 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 # Characters XML 1.0 cannot hold at all (not even as &#...;): dropped rather than making the part unreadable
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Text that ``escape`` would change (beyond cutting it to a limit): a quick check before escaping
+NEEDS_ESCAPE = re.compile(r'[&<>"\x00-\x08\x0b\x0c\x0e-\x1f]')
 
 
 def escape(text: str, limit: int | None = None) -> str:

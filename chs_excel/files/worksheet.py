@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import pandas as pd
 from chs_excel.book.dates import date_to_serial
 from chs_excel.book.look import rules_for
 from chs_excel.book.table import OutputSheet, cell_position, column_letter, link_kind
-from chs_excel.files.ooxml import NS_MAIN, NS_REL, XML_DECLARATION, escape
+from chs_excel.files.ooxml import NEEDS_ESCAPE, NS_MAIN, NS_REL, XML_DECLARATION, escape
 from chs_excel.files.styles import StyleIds
 
 MAX_TEXT = 32_767  # Excel's limit for one cell
@@ -37,34 +38,56 @@ def cell_elements(values: np.ndarray, refs: np.ndarray, style_ids: np.ndarray, d
     """
     styles = _style_attr(style_ids)
     out = np.full(len(values), "", dtype=object)
-    kinds = pd.Series(values, dtype=object).map(type).to_numpy()
-    is_num = np.isin(kinds, [float, int, np.float64, np.int64])
-    if is_num.any():
-        nums = values[is_num].astype(float)
+    kinds = np.fromiter(map(_KIND.__getitem__, map(type, values)), dtype=np.int8, count=len(values))
+    if (at := np.flatnonzero(kinds == _NUMBER)).size:
+        nums = values[at].astype(float)
         finite = np.isfinite(nums)
         whole = finite & (nums == np.round(nums)) & (np.abs(nums) < 1e15)
-        text = np.where(whole, np.round(np.where(whole, nums, 0)).astype(np.int64).astype(str),
-                        np.array([repr(float(x)) for x in nums], dtype=object) if (~whole).any() else "")
-        cell = "<c r=\"" + refs[is_num] + "\"" + styles[is_num] + "><v>" + text.astype(object) + "</v></c>"
-        out[is_num] = np.where(finite, cell, "")
-    is_text = kinds == str
-    if is_text.any():
-        text = np.array([escape(v, MAX_TEXT) for v in values[is_text]], dtype=object)
-        out[is_text] = np.where(text == "", "", "<c r=\"" + refs[is_text] + "\"" + styles[is_text]
-                                + " t=\"inlineStr\"><is><t xml:space=\"preserve\">" + text + "</t></is></c>")
-    is_bool = np.isin(kinds, [bool, np.bool_])
-    if is_bool.any():
-        flags = np.where(values[is_bool].astype(bool), "1", "0").astype(object)
-        out[is_bool] = "<c r=\"" + refs[is_bool] + "\"" + styles[is_bool] + " t=\"b\"><v>" + flags + "</v></c>"
-    is_date = np.isin(kinds, [dt.date, dt.datetime, pd.Timestamp])
-    if is_date.any():
-        serial = [str(date_to_serial(v, date1904)).removesuffix(".0") for v in values[is_date]]
-        out[is_date] = "<c r=\"" + refs[is_date] + "\"" + styles[is_date] + "><v>" + np.array(serial, dtype=object) + "</v></c>"
+        text = np.empty(len(nums), dtype=object)
+        text[whole] = np.round(nums[whole]).astype(np.int64).astype(str).tolist()
+        text[finite & ~whole] = [repr(x) for x in nums[finite & ~whole].tolist()]
+        at = at[finite]
+        out[at] = _wrapped(refs[at], styles[at], text[finite], "><v>", "</v></c>")
+    if (at := np.flatnonzero(kinds == _TEXT)).size:
+        text = np.array(_escaped(values[at].tolist()), dtype=object)
+        at, text = at[text != ""], text[text != ""]
+        out[at] = _wrapped(refs[at], styles[at], text, ' t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
+    if (at := np.flatnonzero(kinds == _BOOL)).size:
+        flags = np.where(values[at].astype(bool), "1", "0").astype(object)
+        out[at] = _wrapped(refs[at], styles[at], flags, ' t="b"><v>', "</v></c>")
+    if (at := np.flatnonzero(kinds == _DATE)).size:
+        serial = np.array([str(date_to_serial(v, date1904)).removesuffix(".0") for v in values[at]], dtype=object)
+        out[at] = _wrapped(refs[at], styles[at], serial, "><v>", "</v></c>")
     return out
 
 
+class _Kinds(dict):
+    def __missing__(self, key: type) -> int:
+        return 0  # anything else is a blank cell
+
+
+# How a value is written, by its exact type (a subclass such as datetime is listed on its own)
+_NUMBER, _TEXT, _BOOL, _DATE = 1, 2, 3, 4
+_KIND = _Kinds({float: _NUMBER, int: _NUMBER, np.float64: _NUMBER, np.int64: _NUMBER, str: _TEXT, bool: _BOOL,
+                np.bool_: _BOOL, dt.date: _DATE, dt.datetime: _DATE, pd.Timestamp: _DATE})
+
+
+def _wrapped(refs: np.ndarray, styles: np.ndarray, texts: np.ndarray, opening: str, closing: str) -> np.ndarray:
+    """``<c r="ref"{style}{opening}{text}{closing}`` per cell, as an object array."""
+    cells = [f'<c r="{r}"{s}{opening}{t}{closing}' for r, s, t in zip(refs.tolist(), styles.tolist(), texts.tolist())]
+    return np.array(cells, dtype=object)
+
+
+def _escaped(texts: list[str]) -> list[str]:
+    """``escape(text, MAX_TEXT)`` of each text, escaping only those it would change (usually none)."""
+    if not NEEDS_ESCAPE.search("\n".join(texts)) and max(map(len, texts)) <= MAX_TEXT:  # "\n" needs no escape
+        return texts
+    return [escape(t, MAX_TEXT) if len(t) > MAX_TEXT or NEEDS_ESCAPE.search(t) else t for t in texts]
+
+
 def _style_attr(ids: np.ndarray) -> np.ndarray:
-    return np.where(ids > 0, ' s="' + ids.astype(str).astype(object) + '"', "").astype(object)
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    return np.array([f' s="{i}"' if i > 0 else "" for i in uniq.tolist()], dtype=object)[inverse]
 
 
 def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = None, *, date1904: bool = False,
@@ -93,7 +116,7 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
     if n:
         bands = sheet.cell_bands()
         numbers = (np.arange(head + 1, head + n + 1)).astype(str).astype(object)
-        body = ("<row r=\"" + numbers + "\">").astype(object)
+        cells = []  # per column; each row is joined once below
         for j, col in enumerate(columns):
             style = np.zeros(n, dtype=np.int64)
             if col in sheet.number_formats:
@@ -104,8 +127,9 @@ def worksheet_xml(sheet: OutputSheet, ids: StyleIds, drawing_rel: str | None = N
             if col in sheet.links:
                 linked = np.array([bool(link_kind(t)) for t in sheet.links[col]], dtype=bool)
                 style[linked] = ids.link
-            body = body + cell_elements(frame[col].to_numpy(dtype=object), letters[j] + numbers, style, date1904)
-        rows_xml.append("".join((body + "</row>").tolist()))
+            cells.append(cell_elements(frame[col].to_numpy(dtype=object), letters[j] + numbers, style, date1904).tolist())
+        opening = [f'<row r="{r}">' for r in numbers.tolist()]
+        rows_xml.append("".join(chain.from_iterable(zip(opening, *cells, repeat("</row>", n)))))
     rows_xml += [loose_row(sheet.postscript_row + k, row) for k, row in enumerate(sheet.postscript) if row]
     end_row = sheet.postscript_row + len(sheet.postscript) - 1 if sheet.postscript else head + n
     last_col = letters[len(columns) - 1] if columns else "A"
