@@ -4,22 +4,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from client_shapes import Keyword, PywinDatetime, UTCLabel
+
 from chs_excel.book.cells import clean_cell, clean_grid
 from chs_excel.cellvalues import CellError
-
-
-class UTCLabel(dt.tzinfo):
-    """pywin32's TimeZoneInfo('GMT Standard Time', True): Excel's local wall-clock time labelled as UTC."""
-
-    def utcoffset(self, moment):
-        return dt.timedelta(0)
-
-    def dst(self, moment):
-        return dt.timedelta(0)
-
-
-class PywinDatetime(dt.datetime):
-    """Stands in for pywintypes.datetime (a datetime subclass, tz-aware when read raw)."""
 
 
 class Plus5(dt.tzinfo):
@@ -28,13 +16,6 @@ class Plus5(dt.tzinfo):
 
     def dst(self, moment):
         return dt.timedelta(0)
-
-
-class Keyword:
-    """Stands in for appscript's k.missing_value (what Mac Excel gives for an empty cell read raw)."""
-
-    def __init__(self, name):
-        self.AS_name = name
 
 
 class JsNull:
