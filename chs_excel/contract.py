@@ -5,6 +5,7 @@ validated by ``schemas/health_config.schema.json``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -50,6 +51,12 @@ DATA_ISSUES = "Data Issues"
 INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY)
 OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)  # written by every refresh
 OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION,)  # every sheet chs-excel writes (Validation on request)
+SNAPSHOT_SHEET = re.compile(r"^\s*score history \d{4}-\d{2}-\d{2}\s*$", re.I)  # one hidden sheet per snapshot
+
+
+def owned_sheet(name: str) -> bool:
+    """Does chs-excel write this sheet: one of :data:`OWNED_SHEETS` or a Score History snapshot?"""
+    return name.strip().casefold() in {s.casefold() for s in OWNED_SHEETS} or bool(SNAPSHOT_SHEET.match(name))
 
 METRIC_COLUMNS = (
     Column("Metric", "name", True, "Name shown in Scores, e.g. 'Monthly active users'"),

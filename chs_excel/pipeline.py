@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from chs_excel import contract as c
-from chs_excel.analysis.history import read_history
+from chs_excel.analysis.history import Past
 from chs_excel.analysis.targets import unmatched_names
 from chs_excel.book.table import BookReader, BookWriter, Table
 from chs_excel.config import HealthConfig, config_from_tables, convert_cell, excel_date_problem
@@ -49,6 +49,8 @@ class RefreshSummary:
             out.append(f"{gap.get('below', 0)} account(s) below their benchmark: see the '{c.GAP}' sheet.")
             if self.report.skew_warning:
                 out.append(self.report.skew_warning)
+            if self.report.history_note:
+                out.append(self.report.history_note)
         out.append(f"{len(self.issues)} data issue(s)" + (f": see the '{c.DATA_ISSUES}' sheet." if self.issues else "."))
         if self.written_to:
             out.append(f"Wrote {self.written_to}")
@@ -150,6 +152,7 @@ class Prepared:
     input_issues: list[DataIssue]
     result: ScoreResult
     seconds: dict[str, float] = field(default_factory=dict)
+    reader: BookReader | None = None  # still open: Score History's snapshots are read from it on demand
 
     # Worked out on first use: a worksheet function called once per row needs neither.
     @cached_property
@@ -162,9 +165,10 @@ class Prepared:
         return self.input_issues + unmatched + self.result.issues
 
     @cached_property
-    def history(self) -> pd.DataFrame:
-        """The Score History sheet, read once (:func:`chs_excel.analysis.history.read_history`)."""
-        return read_history(self.tables.get(c.SCORE_HISTORY))
+    def history(self) -> Past:
+        """Score History as it is (:class:`chs_excel.analysis.history.Past`): each snapshot is read when first used."""
+        names = self.reader.sheet_names() if self.reader is not None else list(self.tables)
+        return Past(names, self.tables.get(c.SCORE_HISTORY), self.reader.read_table if self.reader is not None else None)
 
 
 def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | None = None,
@@ -221,7 +225,8 @@ def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | Non
     start = time.perf_counter()
     result = score(config, data)
     seconds["score"] = time.perf_counter() - start
-    return Prepared(config, day, tables, data, labels, rows, issues, result, seconds)
+    return Prepared(config, day, tables, data, labels, rows, issues, result, seconds,
+                    None if isinstance(source, dict) else source)
 
 
 def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
@@ -243,7 +248,7 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
     if writer is not None:
         progress("writing")
         start = time.perf_counter()
-        writer.write(report.sheets)
+        writer.write(report.sheets, tuple(report.remove))
         seconds["write"] = time.perf_counter() - start
     progress("done")
     return summary

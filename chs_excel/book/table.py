@@ -164,6 +164,7 @@ class OutputSheet:
     charts: list[BarChart] = field(default_factory=list)
     postscript: list[list] = field(default_factory=list)  # rows after the table, one blank row between
     row_styles: dict[int, str] = field(default_factory=dict)  # Excel row -> "title" or "header" (preamble/postscript)
+    hidden: bool = False  # a sheet the workbook keeps out of sight (Score History's snapshots)
 
     @property
     def header_row(self) -> int:
@@ -215,4 +216,5 @@ class BookReader(Protocol):
 
 
 class BookWriter(Protocol):
-    def write(self, sheets: list[OutputSheet]) -> None: ...
+    def write(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
+        """Write ``sheets`` (replacing those of the same name) and delete the sheets named in ``remove``."""

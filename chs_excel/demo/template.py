@@ -180,7 +180,8 @@ INSTRUCTIONS = [
     ("Scores: every account's overall, band, change since the last refresh, coverage, category and metric scores, drivers.", None),
     ("Benchmark Gap: accounts below the benchmark for their segment and stage, biggest gap first, with their playbook.", None),
     ("Distribution: red/amber/green counts and shares overall, per category and per segment, with a chart.", None),
-    ("Score History: a dated snapshot per refresh (a second refresh on the same date replaces it).", None),
+    ("Score History: one row per refresh date; each date's scores per account are on a hidden sheet "
+     "'Score History <date>' (a second refresh on the same date replaces it).", None),
     ("Data Issues: every cell chs-excel could not use, where it is, and what it did instead.", None),
     ("", None),
     ("Refresh", "heading"),

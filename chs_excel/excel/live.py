@@ -120,9 +120,15 @@ class XlwingsBookWriter:
             return sheet
         return self.book.sheets.add(name, after=self.book.sheets[len(names) - 1])
 
-    def write(self, sheets: list[OutputSheet]) -> None:
+    def write(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
         for out in sheets:
             self._write_one(out)
+            if out.hidden:
+                self.book.sheets[out.name].visible = False
+        existing = {s.name.casefold(): s.name for s in self.book.sheets}
+        for name in remove:  # Score History's snapshots no longer kept; never a sheet this refresh wrote
+            if name.casefold() in existing and name.casefold() not in {out.name.casefold() for out in sheets}:
+                self.book.sheets[existing[name.casefold()]].delete()
 
     def _write_one(self, out: OutputSheet) -> None:
         sheet = self._sheet(out.name)

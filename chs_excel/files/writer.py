@@ -115,6 +115,7 @@ class Plan:
         self.parts = {s.name: s.part for s in self.sheets if s.part}
         self.written: dict[str, bytes] = {}
         self.dropped: set[str] = set()
+        self.removed_ids: set[str] = set()  # sheetIds of the sheets deleted
 
     @staticmethod
     def _root_tag(text: str, name: str) -> str:
@@ -180,7 +181,7 @@ class Plan:
         key = name.strip().casefold()
         return next((s for s in self.sheets if s.name.strip().casefold() == key), None)
 
-    def sheet_path(self, name: str) -> str:
+    def sheet_path(self, name: str, hidden: bool = False) -> str:
         sheet = self.existing(name)
         if sheet is not None and sheet.part:
             return sheet.part
@@ -188,7 +189,8 @@ class Plan:
         rid = self._rid()
         ids = [int(s.sheet_id) for s in self.sheets if s.sheet_id.isdigit()]
         rel_attr = f'{self.r}:id="{rid}"' if self.r else f'xmlns:r="{NS_REL}" r:id="{rid}"'
-        entry = f'<{self.p}sheet name="{escape(name)}" sheetId="{max(ids, default=0) + 1}" {rel_attr}/>'
+        state = ' state="hidden"' if hidden else ""
+        entry = f'<{self.p}sheet name="{escape(name)}" sheetId="{max(ids, default=0) + 1}"{state} {rel_attr}/>'
         m = re.search(rf"</{self.p}sheets\s*>|<{self.p}sheets\s*/>", self.workbook)
         if m is None:
             raise damaged(self.label, "its workbook part lists no sheets")
@@ -199,6 +201,38 @@ class Plan:
         self.sheets.append(Sheet(name, str(max(ids, default=0) + 1), rid, "worksheet", path))
         self.parts[name] = path
         return path
+
+    def remove_sheet(self, name: str) -> None:
+        """Delete one of chs-excel's own worksheets (a Score History snapshot no longer kept): its entry, its
+        relationship, its part and what only it uses; defined names and views that count sheets by position
+        are renumbered so they keep pointing at the same sheets."""
+        sheet = self.existing(name)
+        if sheet is None or sheet.kind != "worksheet" or not sheet.part:
+            return
+        position = self.sheets.index(sheet)
+        others = self.opc.reachable([""], skip={sheet.part})
+        for part in self.opc.reachable([sheet.part]) - others:
+            self._drop(part)
+        self.removed_ids.add(sheet.sheet_id)
+        p = self.p
+        entry = next((m for m in re.finditer(rf"<{p}sheet\b[^>]*/>", self.workbook)
+                      if re.search(rf'\bid="{re.escape(sheet.rid)}"', m.group(0))), None)
+        if entry is None:
+            raise damaged(self.label, f"its workbook part has no entry for the sheet '{sheet.name}'")
+        self.workbook = self.workbook[:entry.start()] + self.workbook[entry.end():]
+        self.workbook_rels = re.sub(rf'<(\w+:)?Relationship\b[^>]*\bId="{re.escape(sheet.rid)}"[^>]*/>', "",
+                                    self.workbook_rels)
+
+        def renumber(m: re.Match) -> str:
+            k = int(m.group(2))
+            return f'{m.group(1)}="{k - 1 if k > position else (0 if k == position else k)}"'
+        # a name local to the deleted sheet goes with it; later sheets move one place up
+        self.workbook = re.sub(rf'<{p}definedName\b[^>]*\blocalSheetId="{position}"[^>]*(?:/>|>.*?</{p}definedName>)',
+                               "", self.workbook, flags=re.S)
+        self.workbook = re.sub(r'\b(localSheetId)="(\d+)"', renumber, self.workbook)
+        self.workbook = re.sub(r'\b(activeTab|firstSheet)="(\d+)"', renumber, self.workbook)
+        self.sheets.remove(sheet)
+        self.parts.pop(sheet.name, None)
 
     def check(self, names: list[str]) -> None:
         """Refuse, before anything is written, to replace a sheet whose loss would be silent."""
@@ -219,9 +253,13 @@ class Plan:
                 raise BookError(f"the sheet '{sheet.name}' of {self.label} holds your {what} '{title}', which a "
                                 f"refresh would replace; rename the sheet or move the {what}. Nothing was changed.")
 
-    def apply(self, sheets: list[OutputSheet]) -> None:
+    def apply(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
         names = [s.name for s in sheets]
         self.check(names)
+        written = {n.strip().casefold() for n in names}
+        for name in remove:
+            if name.strip().casefold() not in written:
+                self.remove_sheet(name)
         replaced = [self.existing(n) for n in names if self.existing(n) is not None]
         owned = {s.part for s in replaced}
         protections = {s.part: self._protection(s.part) for s in replaced}
@@ -229,12 +267,12 @@ class Plan:
         others = self.opc.reachable([""], skip=owned)
         for part in self.opc.reachable(sorted(owned)) - owned - others:
             self._drop(part)
-        self._forget_in_calc_chain({s.sheet_id for s in replaced})
+        self._forget_in_calc_chain({s.sheet_id for s in replaced} | self.removed_ids)
         if self._referenced_elsewhere(names, owned):
             self._full_calc_on_load()
         ids = StyleIds(self.styles)
         for sheet in sheets:
-            path = self.sheet_path(sheet.name)
+            path = self.sheet_path(sheet.name, sheet.hidden)
             rels: list[tuple[str, str, str, bool]] = []
             drawing_rel = None
             if sheet.charts and len(sheet.frame):
@@ -366,11 +404,11 @@ class PackageBookWriter:
             with open_package(self.source) as package:
                 self.date1904 = Plan(package, self.source.name).date1904
 
-    def write(self, sheets: list[OutputSheet]) -> None:
+    def write(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
         check_writable(self.target)
         with open_package(self.source) as package:
             plan = Plan(package, self.source.name)
-            plan.apply(sheets)
+            plan.apply(sheets, remove)
             try:
                 bad = package.testzip()  # the parts copied as they are must be whole: a bad CRC is a damaged file
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:

@@ -75,9 +75,11 @@ def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFra
 
 
 def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, as_of: dt.date,
-                   history_frame: pd.DataFrame, days: int = 90) -> Backtest:
+                   past: history.Past, days: int = 90) -> Backtest:
     """The Validation sheet and headline figures: the scores (today's, or Score History's from ``days`` before
     each outcome when it has them) against the Outcomes sheet."""
+    history_frame = past.all()
+    history_metrics = False
     overall_now, _ = shown_overall(config, result)
     categories_now = pd.DataFrame({cat.name: rounded(result.category_scores[cat.name]) for cat in config.categories},
                                   index=overall_now.index)
@@ -85,11 +87,13 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     dated = outcomes["date"].notna() if len(outcomes) else pd.Series(dtype=bool)
     use_history = bool(len(history_frame)) and bool(dated.any())
     if use_history:
-        past = bt.scores_before_outcome(history_frame, outcomes["date"], days)
-        accounts = past.index.intersection(outcomes.index)
-        overall = pd.to_numeric(past.loc[accounts, history.OVERALL], errors="coerce")
-        categories = pd.DataFrame({cat.name: pd.to_numeric(past.loc[accounts, cat.name], errors="coerce")
-                                   if cat.name in past.columns else np.nan for cat in config.categories}, index=accounts)
+        picked = bt.scores_before_outcome(history_frame, outcomes["date"], days)
+        accounts = picked.index.intersection(outcomes.index)
+        overall = pd.to_numeric(picked.loc[accounts, history.OVERALL], errors="coerce")
+        categories = pd.DataFrame({cat.name: pd.to_numeric(picked.loc[accounts, cat.name], errors="coerce")
+                                   if cat.name in picked.columns else np.nan for cat in config.categories}, index=accounts)
+        columns = history.metric_columns([cat.name for cat in config.categories], [m.name for m in config.metrics])
+        history_metrics = all(col in picked.columns for col in columns.values())
         mode = (f"Scores from Score History, the last snapshot at least {days} days before each outcome: "
                 f"{len(accounts)} of {len(outcomes)} accounts had one (the others are left out).")
     else:
@@ -105,7 +109,11 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     by_band = bt.churn_table(bands, churned, BAND_ORDER).loc[BAND_ORDER]
 
     signals = [(cat.name, "category", bt.auc(categories[cat.name], churned)) for cat in config.categories]
-    metric_scores = result.metric_scores.reindex(accounts)
+    if use_history and history_metrics:  # kept in each snapshot since 0.9: no look at today's data
+        metric_scores = pd.DataFrame({name: pd.to_numeric(picked.loc[accounts, col], errors="coerce")
+                                      for name, col in columns.items()}, index=accounts)
+    else:
+        metric_scores = result.metric_scores.reindex(accounts)
     metric_auc = {m.name: bt.auc(metric_scores[m.name], churned) for m in config.metrics}
     signals += [(name, "metric", value) for name, value in metric_auc.items()]
     signals.sort(key=lambda s: -1 if s[2] is None else -s[2])
@@ -149,15 +157,17 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                 [[g, int(r["Accounts"]), int(r["Churned"]), _pct(r["Churn rate"])] for g, r in table.iterrows()])
     signal_title = "Which signals carry information (AUC of each alone)"
     if use_history:
-        signal_title += ": categories from Score History, metrics from today's scores (history keeps no metric scores)"
+        signal_title += (": categories and metrics from Score History" if history_metrics else
+                         ": categories from Score History, metrics from today's scores (these snapshots keep no "
+                         "metric scores)")
     section(signal_title, ["Signal", "Level", "AUC", "Reading"],
             [[name, level, _round(value), bt.auc_reading(value)] for name, level, value in signals])
-    dates = sorted(set(history_frame[history.DATE])) if len(history_frame) else []
+    dates = past.days()
     psi_rows = []
     if len(dates) >= 2:
-        old, new = (history_frame[history_frame[history.DATE] == d] for d in dates[-2:])
+        old, new = (past.get(d) for d in dates[-2:])
         for name in [history.OVERALL] + [cat.name for cat in config.categories]:
-            if name in history_frame.columns:
+            if name in old.columns and name in new.columns:
                 value = bt.psi(pd.to_numeric(old[name], errors="coerce"), pd.to_numeric(new[name], errors="coerce"))
                 psi_rows.append([name, _round(value), bt.psi_reading(value)])
         psi_title = f"Population stability: {dates[-2].isoformat()} to {dates[-1].isoformat()}"

@@ -22,7 +22,7 @@ from chs_excel.problems import DataIssue
 from chs_excel.sheets.data_issues import issues_sheet
 from chs_excel.sheets.distribution import distribution_sheet
 from chs_excel.sheets.gap import gap_sheet
-from chs_excel.sheets.score_history import history_sheet
+from chs_excel.sheets.score_history import history_sheets
 from chs_excel.sheets.scores import scores_sheet
 
 
@@ -35,25 +35,30 @@ class Report:
     gap: pd.DataFrame
     skew_warning: str = ""
     summary: dict[str, int] = field(default_factory=dict)
+    remove: list[str] = field(default_factory=list)  # snapshot sheets Score History no longer keeps
+    history_note: str = ""  # said when Score History dropped snapshots
 
 
 def build_report(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, issues: list[DataIssue],
-                 as_of: dt.date, past: pd.DataFrame) -> Report:
-    """The refresh's output sheets and headline counts, from the engine's result and the Score History read
-    (``past``: :func:`chs_excel.analysis.history.read_history`, read once by :func:`chs_excel.pipeline.prepare`)."""
+                 as_of: dt.date, past: history.Past) -> Report:
+    """The refresh's output sheets and headline counts, from the engine's result and Score History as it was
+    (``past``: only the snapshot before ``as_of`` is read from it)."""
     overall, band = shown_overall(config, result)
     categories = pd.DataFrame({cat.name: rounded(result.category_scores[cat.name]) for cat in config.categories},
                               index=overall.index)
     lost = points_lost(config, result.metric_scores)
     drivers = driver_text(lost)
-    before = history.previous(past, as_of)
-    change = overall - pd.to_numeric(before[history.OVERALL], errors="coerce").reindex(overall.index) \
-        if len(before) else pd.Series(np.nan, index=overall.index)
-    drops = history.band_drops(band, before[history.BAND]) if len(before) else pd.Series("", index=overall.index)
+    _, before = past.previous(as_of)
+    change = overall - before[history.OVERALL].reindex(overall.index) \
+        if len(before) and history.OVERALL in before else pd.Series(np.nan, index=overall.index)
+    drops = history.band_drops(band, before[history.BAND]) if len(before) and history.BAND in before \
+        else pd.Series("", index=overall.index)
     scores = scores_sheet(config, result, labels, overall, band, categories, change, drops, drivers)
     gap, gap_out, summary = gap_sheet(config, labels, overall, band, categories, lost, as_of)
     dist, warning = distribution_sheet(config, labels, overall, band, categories, as_of)
-    snapshot = history.snapshot(as_of, overall, band, categories)
-    kept = history.merge(past, snapshot)
+    snapshot = history.snapshot(overall, band, categories, result.metric_scores)
+    kept = history_sheets(config, past, as_of, snapshot)
     bands = {b: int((band == b).sum()) for b in c.BANDS}
-    return Report([scores, gap_out, dist, history_sheet(kept), issues_sheet(issues)], bands, gap, warning, summary)
+    index, *snapshots = kept.sheets
+    return Report([scores, gap_out, dist, index, issues_sheet(issues)] + snapshots, bands, gap, warning, summary,
+                  kept.remove, kept.note)

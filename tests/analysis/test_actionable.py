@@ -88,20 +88,10 @@ def test_benchmark_checks():
         "Benchmarks!C3: this segment and stage already have a benchmark at Benchmarks!C2"]
 
 
-def test_history_same_date_replaces_and_previous_picks_the_latest_earlier_snapshot():
-    day1, day2 = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
-    cats = pd.DataFrame({"A": [50.0, 60.0]}, index=["X", "Y"])
-    first = history.snapshot(day1, pd.Series([70.0, 35.0], index=["X", "Y"]), pd.Series(["Green", "Red"], index=["X", "Y"]), cats)
-    second = history.snapshot(day2, pd.Series([65.0, 45.0], index=["X", "Y"]), pd.Series(["Amber", "Amber"], index=["X", "Y"]), cats)
-    redo = history.snapshot(day2, pd.Series([60.0, 45.0], index=["X", "Y"]), pd.Series(["Amber", "Amber"], index=["X", "Y"]), cats)
-    kept = history.merge(history.merge(history.merge(pd.DataFrame(columns=history.FIXED), first), second), redo)
-    assert len(kept) == 4
-    assert kept[kept[history.DATE] == day2][history.OVERALL].tolist() == [60, 45]
-    before = history.previous(kept, dt.date(2026, 11, 15))
-    assert before[history.OVERALL].to_dict() == {"X": 60, "Y": 45}
-    assert history.previous(kept, day2)[history.OVERALL].to_dict() == {"X": 70, "Y": 35}
+def test_band_drops_flags_only_falls():
     # X fell Green -> Amber; Y rose Red -> Amber: only X is flagged
-    drops = history.band_drops(pd.Series(["Amber", "Amber"], index=["X", "Y"]), history.previous(kept, day2)[history.BAND])
+    drops = history.band_drops(pd.Series(["Amber", "Amber"], index=["X", "Y"]),
+                               pd.Series(["Green", "Red"], index=["X", "Y"]))
     assert drops.tolist() == ["Green → Amber", ""]
 
 
@@ -124,16 +114,23 @@ def test_refresh_writes_gap_history_and_distribution(tmp_path):
     refresh_file(book)
     refresh_file(book)  # same as-of date: replaces, never duplicates
     wb = openpyxl.load_workbook(book)
-    hist = list(wb[c.SCORE_HISTORY].iter_rows(min_row=2, values_only=True))
-    assert sorted({row[0].date() for row in hist}) == [dt.date(2026, 10, 15), dt.date(2026, 11, 15)]
-    assert len(hist) == 2 * 60
-    earlier = {row[1]: row[2] for row in hist if row[0].date() == dt.date(2026, 10, 15)}
+    index = list(wb[c.SCORE_HISTORY].iter_rows(min_row=2, values_only=True))
+    assert [row[:3] for row in index[:2]] == [(dt.datetime(2026, 11, 15), "Score History 2026-11-15", 60),
+                                              (dt.datetime(2026, 10, 15), "Score History 2026-10-15", 60)]
+    assert {ws.title: ws.sheet_state for ws in wb if ws.title.startswith("Score History ")} == {
+        "Score History 2026-10-15": "hidden", "Score History 2026-11-15": "hidden"}  # same date: replaced
+    october = list(wb["Score History 2026-10-15"].iter_rows(min_row=2, values_only=True))
+    assert len(october) == 60
+    earlier = {row[0]: row[1] for row in october}
     scores = wb[c.SCORES]
     header = [cell.value for cell in scores[1]]
+    compared = 0
     for row in scores.iter_rows(min_row=2, values_only=True):
         account, overall, change = row[0], row[header.index("Overall")], row[header.index("Change")]
         if overall is not None and earlier.get(account) is not None:
             assert change == overall - earlier[account]
+            compared += 1
+    assert compared == 59
     gap = wb[c.GAP]
     assert gap["A2"].value == 36 and gap["B2"].value.startswith("accounts below their benchmark")
     rows = list(gap.iter_rows(min_row=8, values_only=True))

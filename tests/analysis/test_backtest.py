@@ -95,10 +95,20 @@ def test_backtest_on_the_template_uses_history_without_leaking(tmp_path):
     result = backtest_file(book)
     assert result.accounts == 2 and result.churned == 1
     assert "2 of 3 accounts had one" in result.mode
-    history = openpyxl.load_workbook(book)[c.SCORE_HISTORY]
-    may = {r[1]: r[2] for r in history.iter_rows(min_row=2, values_only=True) if r[0].date() == dt.date(2026, 5, 15)}
-    expected = roc_auc_score([False, True], [may["ACC-001"], may["ACC-002"]])
+    wb = openpyxl.load_workbook(book)
+    snapshot = list(wb["Score History 2026-05-15"].iter_rows(values_only=True))
+    may = {r[0]: dict(zip(snapshot[0], r)) for r in snapshot[1:]}
+    expected = roc_auc_score([False, True], [may["ACC-001"]["Overall"], may["ACC-002"]["Overall"]])
     assert result.auc == pytest.approx(expected)
+    # the metric scores come from the same May snapshot, not from today's data
+    rows = [r for r in wb[c.VALIDATION].iter_rows(values_only=True)]
+    title = next(r[0] for r in rows if r[0] and str(r[0]).startswith("Which signals"))
+    assert title.endswith("categories and metrics from Score History")
+    metric_auc = {r[0]: r[2] for r in rows if len(r) > 2 and r[1] == "metric"}
+    assert len(metric_auc) == 7
+    for name, value in metric_auc.items():
+        pair = [may["ACC-001"][name], may["ACC-002"][name]]
+        assert value == (None if None in pair else pytest.approx(roc_auc_score([False, True], pair), abs=0.0005)), name
     assert [i.problem for i in result.issues] == ['account "NOPE" is not on the Accounts sheet']
 
 

@@ -31,6 +31,7 @@ from defusedxml import ElementTree
 REGISTRY = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
             "xl/calcChain.xml", "docProps/app.xml"}
 OWNED_NAMES = ("Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues", "Validation")
+SNAPSHOT_NAME = re.compile(r"^Score History \d{4}-\d{2}-\d{2}$")  # Score History's hidden snapshot sheets
 TIMEOUT_SECONDS = 120
 
 
@@ -183,7 +184,9 @@ def owned_parts(members: dict[str, bytes]) -> set[str]:
     owned = set()
     todo = []
     for sheet in workbook.iter():
-        if sheet.tag.endswith("}sheet") and sheet.get("name", "").casefold() in {n.casefold() for n in OWNED_NAMES}:
+        name = sheet.get("name", "")
+        if sheet.tag.endswith("}sheet") and (name.casefold() in {n.casefold() for n in OWNED_NAMES}
+                                             or SNAPSHOT_NAME.match(name)):
             rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
             if rid in targets:
                 todo.append(_resolve("xl/workbook.xml", targets[rid]))

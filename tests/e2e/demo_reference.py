@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 
-SHEETS = ("Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues")
+SHEETS = ("Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues", "Score History 2026-11-15")
 
 
 def plain(value):

@@ -225,7 +225,8 @@ def test_addin_main_refreshes_the_calling_book(monkeypatch, tmp_path):
     book = xw.Book(json=book_json(write_template(tmp_path / "b.xlsx")))
     monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
     chs_excel_addin.main()
-    assert [a["args"][1] for a in book.impl.json()["actions"] if a["func"] == "addSheet"] == list(OUTPUT_SHEETS)
+    assert [a["args"][1] for a in book.impl.json()["actions"] if a["func"] == "addSheet"] == \
+        list(OUTPUT_SHEETS) + ["Score History 2026-11-15"]
 
 
 def test_addin_file_must_keep_its_name(tmp_path, capsys):

@@ -34,7 +34,10 @@ def test_refresh_script_writes_what_the_command_line_writes(template):
     first = len(payload["sheets"])  # new sheets go after the user's
     actions = run_script("refresh_scores", payload)
     adds = [a["args"] for a in actions if a["func"] == "addSheet"]
-    assert adds == [[first + k, name] for k, name in enumerate(c.OUTPUT_SHEETS)]
+    snapshot = "Score History 2026-11-15"  # the template's as-of date: a hidden sheet, as on file
+    assert adds == [[first + k, name] for k, name in enumerate(list(c.OUTPUT_SHEETS) + [snapshot])]
+    hidden = [(a["sheet_position"], a["args"]) for a in actions if a["func"] == "setSheetVisibility"]
+    assert hidden == [(first + len(c.OUTPUT_SHEETS), ["Hidden"])]
     scores = sheet_actions(actions, first)
     writes = [a for a in scores if a["func"] == "setValues"]
     assert len(writes) == 1  # one value write per sheet
@@ -73,7 +76,7 @@ def test_refresh_clears_an_existing_scores_sheet_instead_of_adding_one(template)
     names = [s["name"] for s in payload["sheets"]]
     assert not [a for a in actions if a["func"] == "addSheet"]
     cleared = {a["sheet_position"] for a in actions if a["func"] == "sheetClear"}
-    assert cleared == {names.index(name) for name in c.OUTPUT_SHEETS}
+    assert cleared == {names.index(name) for name in c.OUTPUT_SHEETS + ("Score History 2026-11-15",)}
 
 
 def test_config_error_changes_nothing_and_says_why(template):

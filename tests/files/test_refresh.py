@@ -30,13 +30,13 @@ def template(tmp_path) -> Path:
     return write_template(tmp_path / "book.xlsx")
 
 
-def snapshot(path: Path, skip=c.OUTPUT_SHEETS) -> dict:
+def snapshot(path: Path) -> dict:
     """Everything a user can see in each sheet chs-excel does not own."""
     wb = openpyxl.load_workbook(path, rich_text=True)
-    state = {"sheets": [name for name in wb.sheetnames if name not in skip],
+    state = {"sheets": [name for name in wb.sheetnames if not c.owned_sheet(name)],
              "names": sorted((n, d.attr_text) for n, d in wb.defined_names.items())}
     for ws in wb.worksheets:
-        if ws.title in skip:
+        if c.owned_sheet(ws.title):
             continue
         cells = {}
         for row in ws.iter_rows():
@@ -85,7 +85,7 @@ def add_user_content(path: Path) -> None:
 def test_template_refresh_writes_scores_and_issues(template):
     summary = refresh_file(template)
     wb = openpyxl.load_workbook(template)
-    assert wb.sheetnames[-5:] == list(c.OUTPUT_SHEETS)
+    assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-5:] == list(c.OUTPUT_SHEETS)
     scores = wb[c.SCORES]
     header = [cell.value for cell in scores[1]]
     assert header[:11] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Change", "Band drop",
@@ -197,7 +197,7 @@ def owned_parts(path: Path) -> set[str]:
     from chs_excel.files.package import open_package
     with open_package(path) as package:
         opc = Package(package)
-        starts = [s.part for s in opc.sheets() if s.name in c.OUTPUT_SHEETS and s.part]
+        starts = [s.part for s in opc.sheets() if c.owned_sheet(s.name) and s.part]
         return set(starts) | opc.reachable(starts)
 
 
@@ -225,7 +225,7 @@ def test_every_part_we_do_not_own_survives_byte_for_byte(template, tmp_path, suf
     for override in re.findall(r'<Override PartName="([^"]+)"', before["[Content_Types].xml"].decode()):
         assert override in types
     wb = openpyxl.load_workbook(book, keep_vba=suffix == ".xlsm")
-    assert wb.sheetnames[-5:] == list(c.OUTPUT_SHEETS)
+    assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-5:] == list(c.OUTPUT_SHEETS)
     assert wb["Dashboard"]["A1"].value == "=SUM(Accounts!F2:F61)"
     cached = openpyxl.load_workbook(book, data_only=True)["Dashboard"]["A1"].value
     assert cached == 12345  # the formula's cached value is still there

@@ -76,7 +76,7 @@ def user_state(path: Path) -> dict:
     """Values, formulas and number formats of every sheet chs-excel does not own."""
     wb = openpyxl.load_workbook(path)
     return {ws.title: [[(v.value, v.number_format) for v in row] for row in ws.iter_rows()]
-            for ws in wb.worksheets if ws.title not in c.OUTPUT_SHEETS}
+            for ws in wb.worksheets if not c.owned_sheet(ws.title)}
 
 
 def issues_of(path: Path) -> list[tuple]:
