@@ -18,7 +18,6 @@ from chs_excel.contract import GAP as GAP_SHEET
 from chs_excel.contract import VALIDATION
 from chs_excel.problems import BookError, ConfigError
 from chs_excel.pipeline import backtest_file, refresh_file, validate_file
-from chs_excel.demo.template import write_template
 
 STEPS = ("reading", "scoring", "writing", "done")
 ADDIN_STEPS = """Next steps (desktop Excel on Windows or Mac, Python with chs-excel installed):
@@ -146,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 1
         if args.command == "template":
+            from chs_excel.demo.template import write_template  # openpyxl: only the commands that build a workbook
             print(f"Wrote {write_template(args.path)}")
             return 0
         if args.command == "addin":
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             shipped = _template_file()
+            from chs_excel.demo.template import write_template
             shutil.copyfile(shipped, args.path) if shipped else write_template(args.path)
             summary = refresh_file(args.path)
             print("\n".join(summary.lines()))
