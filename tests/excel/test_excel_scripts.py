@@ -119,3 +119,27 @@ def test_refresh_script_links_playbooks_and_adds_the_chart(template):
     assert [a["args"][1] for a in sorted(links, key=lambda a: a["start_row"])] == [p for p in on_file if p]
     charts = [a for a in actions if a["func"] == "addChart"]
     assert len(charts) == 1 and charts[0]["args"][1] == "BarStacked100" and charts[0]["args"][3] == "$B$4:$E$11"
+
+
+def test_refresh_in_excel_reads_the_previous_snapshot_and_deletes_one_no_longer_kept(template, monkeypatch):
+    from chs_excel.analysis import history
+    monkeypatch.setattr(history, "ROW_BUDGET", 2 * 60)  # two snapshots of the 60 sample accounts
+    import datetime as dt
+    refresh_file(template, as_of=dt.date(2026, 1, 4))
+    refresh_file(template, as_of=dt.date(2026, 1, 11))
+    before = {r[0]: r[1] for r in openpyxl.load_workbook(template)["Score History 2026-01-11"].iter_rows(
+        min_row=2, values_only=True)}
+    payload = book_json(template)
+    names = [s["name"] for s in payload["sheets"]]
+    actions = run_script("refresh_scores", payload)  # as of 2026-11-15, the template's Settings date
+    deleted = [a["sheet_position"] for a in actions if a["func"] == "sheetDelete"]
+    assert deleted == [names.index("Score History 2026-01-04")]
+    scores = next(a["values"] for a in sheet_actions(actions, names.index(c.SCORES)) if a["func"] == "setValues")
+    header = scores[0]
+    compared = 0
+    for row in scores[1:]:
+        overall, change = row[header.index("Overall")], row[header.index("Change")]
+        if overall not in ("", None) and before.get(row[0]) is not None:
+            assert change == overall - before[row[0]]
+            compared += 1
+    assert compared == 59
