@@ -1,10 +1,14 @@
 """Speed of chs-excel: the engine alone, and a whole ``chs-excel refresh`` on generated workbooks.
 
 Run:  python benchmarks/bench_engine.py            (engine at 10k, 100k and 1,048,575 accounts)
+      python benchmarks/bench_engine.py --report    (also the report sheets at 100k and 1,048,575 accounts)
       python benchmarks/bench_engine.py --refresh   (also whole refreshes of 10k and 100k-account workbooks)
 
 The engine figure is ``chs_excel.core.engine.score`` on in-memory data: 8 metrics over
-all six measure types, 3 categories, no file I/O. The refresh figure splits
+all six measure types, 3 categories, no file I/O. The report figure is what a refresh's
+report stage builds from the engine's result, in memory: points lost, drivers, and the
+Scores, Benchmark Gap (12 segment x stage benchmarks with category targets, 5 playbooks),
+Distribution and Data Issues sheets (Score History aside). The refresh figure splits
 reading (calamine + cell checks), scoring and writing (openpyxl).
 """
 from __future__ import annotations
@@ -25,7 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chs_excel import contract as c  # noqa: E402
 from chs_excel.config import config_from_tables  # noqa: E402
 from chs_excel.core.engine import ScoringInput, score  # noqa: E402
+from chs_excel.core.explain import driver_text, points_lost, rounded, shown_overall  # noqa: E402
 from chs_excel.pipeline import refresh_file  # noqa: E402
+from chs_excel.sheets.data_issues import issues_sheet  # noqa: E402
+from chs_excel.sheets.distribution import distribution_sheet  # noqa: E402
+from chs_excel.sheets.gap import gap_sheet  # noqa: E402
+from chs_excel.sheets.scores import scores_sheet  # noqa: E402
 from tests.helpers import CATEGORY_HEADER, METRIC_HEADER, metric_row, table  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 15)
@@ -75,6 +84,67 @@ def bench_engine(sizes, repeats: int = 5) -> None:
             score(cfg, data)
             times.append(time.perf_counter() - start)
         print(f"  {n:>9,} accounts: {statistics.median(times):7.3f} s  (min {min(times):.3f} s)")
+
+
+SEGMENTS = ["Enterprise", "Mid-Market", "SMB"]
+STAGES = ["Onboard", "Adopt", "Optimize", "Renew"]
+BENCHMARK_HEADER = [col.header for col in c.BENCHMARK_COLUMNS] + ["Product", "Engagement"]
+BENCHMARKS = [[segment, stage, 55 + 5 * i + 3 * j, 50 + 5 * j if j % 2 else "", 45 + 4 * i]
+              for i, segment in enumerate(SEGMENTS) for j, stage in enumerate(STAGES)]
+PLAYBOOK_HEADER = [col.header for col in c.PLAYBOOK_COLUMNS]
+PLAYBOOKS = [["Renewal rescue", "Red", "", "", "Renew", "Executive business review within two weeks.", "CS Director"],
+             ["Ticket clinic", "", "Engagement", "Open tickets", "", "Clear the open tickets.", "Support"],
+             ["Adoption plan", "", "Product", "", "", "Training on the unused features.", "CSM"],
+             ["Relationship refresh", "Amber", "", "", "", "Weekly outreach.", "CSM"],
+             ["Account review", "", "", "", "", "Bring the account to the weekly CS meeting.", "CS Manager"]]
+
+
+def report_config():
+    """:func:`config` with benchmarks (and category targets) for every segment and stage, and playbooks."""
+    return config_from_tables({c.CATEGORIES: table(c.CATEGORIES, CATEGORY_HEADER, CATEGORIES),
+                               c.METRICS: table(c.METRICS, METRIC_HEADER, METRICS),
+                               c.BENCHMARKS: table(c.BENCHMARKS, BENCHMARK_HEADER, BENCHMARKS),
+                               c.PLAYBOOKS: table(c.PLAYBOOKS, PLAYBOOK_HEADER, PLAYBOOKS)})
+
+
+def bench_report(sizes, repeats: int = 5) -> None:
+    cfg = report_config()
+    print(f"report sheets (Scores, Benchmark Gap, Distribution, Data Issues) from the engine's result; "
+          f"median of {repeats} runs")
+    for n in sizes:
+        frame, trends = accounts(n)
+        result = score(cfg, ScoringInput(frame, AS_OF, trends))
+        rng = np.random.default_rng(3)
+        labels = pd.DataFrame({"Account name": [f"Company {k + 1}" for k in range(n)],
+                               "Segment": rng.choice(np.array(SEGMENTS, dtype=object), n),
+                               "Stage": rng.choice(np.array(STAGES, dtype=object), n),
+                               "CSM": [f"CSM {k % 25 + 1}" for k in range(n)]}, index=frame.index)
+        change, drops = pd.Series(np.nan, index=frame.index), pd.Series("", index=frame.index, dtype=object)
+        runs = []
+        for _ in range(repeats):
+            run: dict[str, float] = {}
+            overall, band = timed(run, "explain", lambda: shown_overall(cfg, result))
+            categories = timed(run, "explain", lambda: pd.DataFrame(
+                {cat.name: rounded(result.category_scores[cat.name]) for cat in cfg.categories}, index=overall.index))
+            lost = timed(run, "explain", lambda: points_lost(cfg, result.metric_scores))
+            drivers = timed(run, "explain", lambda: driver_text(lost))
+            timed(run, "Scores", lambda: scores_sheet(cfg, result, labels, overall, band, categories, change, drops,
+                                                      drivers))
+            timed(run, "Benchmark Gap", lambda: gap_sheet(cfg, labels, overall, band, categories, lost, AS_OF))
+            timed(run, "Distribution", lambda: distribution_sheet(cfg, labels, overall, band, categories, AS_OF))
+            timed(run, "Data Issues", lambda: issues_sheet(result.issues))
+            runs.append(run)
+        totals = [sum(run.values()) for run in runs]
+        parts = ", ".join(f"{part} {statistics.median(run[part] for run in runs):.3f} s" for part in runs[0])
+        print(f"  {n:>9,} accounts: {statistics.median(totals):7.3f} s  (min {min(totals):.3f} s) = {parts}")
+
+
+def timed(run: dict[str, float], part: str, make):
+    """``make()``, its time added to ``run[part]``."""
+    start = time.perf_counter()
+    out = make()
+    run[part] = run.get(part, 0.0) + time.perf_counter() - start
+    return out
 
 
 def write_config_sheets(wb) -> None:
@@ -140,10 +210,14 @@ def bench_refresh(sizes) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--report", action="store_true", help="also time the report sheets built from the result")
     parser.add_argument("--refresh", action="store_true", help="also time whole refreshes of generated workbooks")
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_048_575])
+    parser.add_argument("--report-sizes", type=int, nargs="*", default=[100_000, 1_048_575])
     parser.add_argument("--refresh-sizes", type=int, nargs="*", default=[10_000, 100_000])
     args = parser.parse_args()
     bench_engine(args.sizes)
+    if args.report:
+        bench_report(args.report_sizes)
     if args.refresh:
         bench_refresh(args.refresh_sizes)

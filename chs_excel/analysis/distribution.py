@@ -10,16 +10,41 @@ import numpy as np
 import pandas as pd
 
 from chs_excel.contract import BANDS
+from chs_excel.core.distinct import text_codes
 
 SKEW_SHARE = 0.5
 
 
 def counts(bands: pd.Series) -> dict[str, int]:
     """Accounts per band, plus those without a score."""
-    values = bands.fillna("").astype(str)
-    out = {band: int((values == band).sum()) for band in BANDS}
-    out["No score"] = int(len(values) - sum(out.values()))
-    return out
+    return counts_by(bands, np.zeros(len(bands), dtype=np.intp), 1)[0]
+
+
+def counts_by(bands: pd.Series, groups: np.ndarray, size: int) -> list[dict[str, int]]:
+    """:func:`counts` of each group of accounts, in one pass.
+
+    Parameters
+    ----------
+    bands : pandas.Series
+        Each account's band.
+    groups : numpy.ndarray of int
+        Each account's group, 0 to ``size - 1`` (-1: in none).
+    size : int
+        The number of groups.
+
+    Returns
+    -------
+    list of dict
+        For each group, accounts per band and "No score".
+    """
+    codes, texts = text_codes(bands, lambda s: s.fillna("").astype(str))
+    column = np.full(len(texts) + 1, len(BANDS))  # the band of each distinct text; the last column: no band
+    for b, band in enumerate(BANDS):
+        column[np.flatnonzero(texts == band)] = b
+    width = len(BANDS) + 1
+    kept = groups >= 0
+    table = np.bincount(groups[kept] * width + column[codes[kept]], minlength=size * width).reshape(size, width)
+    return [{**{band: int(row[b]) for b, band in enumerate(BANDS)}, "No score": int(row[-1])} for row in table]
 
 
 def shares(row: dict[str, int]) -> dict[str, float]:

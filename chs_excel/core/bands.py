@@ -12,11 +12,36 @@ from chs_excel import contract as c
 from chs_excel.config.model import Bands
 
 
+_LABELS = np.array(list(c.BANDS) + [""], dtype=object)
+
+
+def band_codes(scores, red_below: float, amber_below: float) -> np.ndarray:
+    """The band of each score as its position in ``contract.BANDS`` (0 red, 1 amber, 2 green), 3 where it has none.
+
+    Parameters
+    ----------
+    scores : array-like of float
+        NaN where there is no score.
+    red_below, amber_below : float
+        The cut points: Red below the first, Amber below the second, Green from there.
+
+    Returns
+    -------
+    numpy.ndarray of int8
+        The shape of ``scores``.
+    """
+    values = np.asarray(scores, dtype=float)
+    code = np.full(values.shape, 3, dtype=np.int8)
+    # The first rule that holds wins (red, then amber, then green): set them last to first.
+    code[values >= amber_below] = 2
+    code[values < amber_below] = 1
+    code[values < red_below] = 0
+    return code
+
+
 def band_labels(scores, red_below: float, amber_below: float) -> np.ndarray:
     """The band (``contract.BANDS``: red, amber, green) of each score ('' where there is none)."""
-    values = np.asarray(scores, dtype=float)
-    out = np.select([values < red_below, values < amber_below, values >= amber_below], list(c.BANDS), default="")
-    return out.astype(object)
+    return np.asarray(_LABELS[band_codes(scores, red_below, amber_below)], dtype=object)  # no text made per score
 
 
 def band_of(scores, bands: Bands) -> np.ndarray:

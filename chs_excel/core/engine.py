@@ -112,31 +112,45 @@ def metric_score(metric: Metric, data: ScoringInput) -> np.ndarray:
     raise ValueError(f"unknown measure {metric.measure!r}")
 
 
-def _weighted_mean(scores: np.ndarray, weights: np.ndarray, members: np.ndarray) -> np.ndarray:
+def _weighted_means(n: int, columns: list[np.ndarray], present: list[np.ndarray], weights: np.ndarray,
+                    groups: list[list[int]]) -> np.ndarray:
     """Weighted mean of score columns per group, over the columns with a value (renormalised).
 
-    ``scores`` N x K (NaN = missing), ``weights`` K, ``members`` K x G (1 where column k is in group g).
+    ``columns`` K score arrays of ``n`` (NaN = missing), ``present`` where each has a value, ``weights`` K,
+    ``groups`` the columns of each group. Returns N x G, column-major (one contiguous array per group).
+    Sums run column by column in the order given, elementwise, so an account gets the same bits
+    whether it is scored alone or among a million (a matrix product's rounding depends on its shape).
     """
-    present = ~np.isnan(scores)
-    weighted_members = weights[:, None] * members
-    numerator = np.where(present, scores, 0.0) @ weighted_members
-    denominator = present.astype(float) @ weighted_members
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+    out = np.zeros((n, len(groups)), order="F")
+    weighted, denominator = np.empty(n), np.empty(n)
+    for g, members in enumerate(groups):
+        numerator = out[:, g]  # summed in place
+        denominator.fill(0.0)
+        for k in members:
+            np.multiply(columns[k], weights[k], out=weighted)
+            np.add(numerator, weighted, out=numerator, where=present[k])
+            np.add(denominator, weights[k], out=denominator, where=present[k])
+        scored = denominator > 0
+        np.divide(numerator, denominator, out=numerator, where=scored)
+        numerator[~scored] = np.nan
+    return out
 
 
-def _missing_names(metric_matrix: np.ndarray, names: list[str]) -> np.ndarray:
+def _missing_names(present: list[np.ndarray], names: list[str], n: int) -> np.ndarray:
     """For each account, the names of metrics without a score, as text ("" when none).
 
     Accounts share few distinct gap patterns, so each pattern is spelled out once.
     """
     if not names:
-        return np.full(metric_matrix.shape[0], "", dtype=object)
+        return np.full(n, "", dtype=object)
     if len(names) > 62:  # too many for one int64 bit pattern: spell out row by row
-        return np.array([", ".join(np.array(names)[np.isnan(row)]) for row in metric_matrix], dtype=object)
-    pattern = np.isnan(metric_matrix).astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
-    codes, inverse = np.unique(pattern, return_inverse=True)
-    texts = np.array([", ".join(n for k, n in enumerate(names) if code >> k & 1) for code in codes], dtype=object)
+        absent = ~np.column_stack(present)
+        return np.array([", ".join(np.array(names)[row]) for row in absent], dtype=object)
+    pattern = np.zeros(n, dtype=np.int64)
+    for k, has in enumerate(present):
+        np.add(pattern, 1 << k, out=pattern, where=~has)
+    inverse, patterns = pd.factorize(pattern)
+    texts = np.array([", ".join(name for k, name in enumerate(names) if p >> k & 1) for p in patterns], dtype=object)
     return texts[inverse]
 
 
@@ -157,11 +171,14 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
         else:
             active.append(o)
     applied: list[AppliedOverride] = []
+    listed: dict[tuple[str, str | None], list] = {}  # active overrides by level and target, in the order listed
+    for o in active:
+        listed.setdefault((o.level, o.target), []).append(o)
 
     def apply(scores: np.ndarray, level: str, target: str | None) -> None:
         """Write the active score overrides of one level and target into ``scores`` (a view into the result)."""
-        for o in active:
-            if o.level != level or o.target != target or o.score is None:
+        for o in listed.get((level, target), ()):
+            if o.score is None:
                 continue
             row = index.get_loc(o.account)
             before = float(scores[row])
@@ -169,34 +186,40 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
             applied.append(AppliedOverride(o.account, level, target, score=float(o.score), band=None, was=before,
                                            reason=o.reason, author=o.author, expires=o.expires))
 
-    metric_cols = {}
-    for m in config.metrics:
-        s = np.array(metric_score(m, data), dtype=float)  # a copy: overrides write into it
-        apply(s, "metric", m.name)
-        metric_cols[m.name] = s
-    metric_matrix = np.column_stack([metric_cols[m.name] for m in config.metrics]) if config.metrics else np.empty((n, 0))
+    names = [m.name for m in config.metrics]
+    # Column-major: each metric's scores are one contiguous array, and the frame below wraps them without a copy.
+    metric_matrix = np.empty((n, len(names)), order="F")
+    for k, m in enumerate(config.metrics):
+        metric_matrix[:, k] = metric_score(m, data)
+        apply(metric_matrix[:, k], "metric", m.name)
+    metric_cols = [metric_matrix[:, k] for k in range(len(names))]
+    metric_present = [~np.isnan(col) for col in metric_cols]
 
     cats = list(config.categories)
     cat_pos = {cat.name: g for g, cat in enumerate(cats)}
-    members = np.zeros((len(config.metrics), len(cats)))
+    groups: list[list[int]] = [[] for _ in cats]
     for k, m in enumerate(config.metrics):
-        members[k, cat_pos[m.category]] = 1.0
+        groups[cat_pos[m.category]].append(k)
     metric_w = np.array([m.weight for m in config.metrics], dtype=float)
-    cat_matrix = _weighted_mean(metric_matrix, metric_w, members)
+    cat_matrix = _weighted_means(n, metric_cols, metric_present, metric_w, groups)
     for g, cat in enumerate(cats):
         apply(cat_matrix[:, g], "category", cat.name)
     cat_w = np.array([cat.weight for cat in cats], dtype=float)
-    overall = _weighted_mean(cat_matrix, cat_w, np.ones((len(cats), 1)))[:, 0]
+    cat_cols = [cat_matrix[:, g] for g in range(len(cats))]
+    overall = _weighted_means(n, cat_cols, [~np.isnan(col) for col in cat_cols], cat_w, [list(range(len(cats)))])[:, 0]
 
     # Coverage: the share of the overall weight carried by metrics that have a score.
     cat_share = cat_w / cat_w.sum()
-    within = metric_w / np.maximum(members @ (members.T @ metric_w), 1e-300)
-    effective = within * (members @ cat_share)
-    coverage = (~np.isnan(metric_matrix)).astype(float) @ effective
+    cat_of = np.array([cat_pos[m.category] for m in config.metrics], dtype=int)
+    within = metric_w / np.maximum(np.array([metric_w[groups[g]].sum() for g in cat_of]), 1e-300)
+    effective = within * cat_share[cat_of]
+    coverage = np.zeros(n)
+    for k, has in enumerate(metric_present):
+        np.add(coverage, effective[k], out=coverage, where=has)
 
     status = np.full(n, "", dtype=object)
     short = coverage < config.min_coverage - 1e-12
-    overall = np.where(short, np.nan, overall)
+    overall[short] = np.nan
     status[short] = INSUFFICIENT
     apply(overall, "overall", None)
     overall_band = band_of(overall, config.bands)
@@ -209,12 +232,12 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
     overridden = ~np.isnan(overall) & short
     status[overridden] = "override"
 
-    missing = _missing_names(metric_matrix, [m.name for m in config.metrics])
+    missing = _missing_names(metric_present, names, n)
     return ScoreResult(
-        metric_scores=pd.DataFrame(metric_matrix, index=index, columns=[m.name for m in config.metrics]),
-        category_scores=pd.DataFrame(cat_matrix, index=index, columns=[cat.name for cat in cats]),
-        overall=pd.Series(overall, index=index, name="Overall"),
-        coverage=pd.Series(coverage, index=index, name="Coverage"),
+        metric_scores=pd.DataFrame(metric_matrix, index=index, columns=names, copy=False),
+        category_scores=pd.DataFrame(cat_matrix, index=index, columns=[cat.name for cat in cats], copy=False),
+        overall=pd.Series(overall, index=index, name="Overall", copy=False),
+        coverage=pd.Series(coverage, index=index, name="Coverage", copy=False),
         status=pd.Series(status, index=index, name="Status"),
         overall_band=pd.Series(overall_band, index=index, name="Band"),
         overrides=applied,

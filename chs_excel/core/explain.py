@@ -11,6 +11,7 @@ import pandas as pd
 
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.bands import band_of
+from chs_excel.core.distinct import group_rows
 from chs_excel.core.engine import AppliedOverride, ScoreResult
 from chs_excel.problems import show_value
 
@@ -40,32 +41,83 @@ def points_lost(config: HealthConfig, metric_scores: pd.DataFrame) -> pd.DataFra
     have a score, exactly as in the roll-up, so an account's points lost add
     up to ``100 - overall`` (before overrides). Metrics without a score cost nothing.
     """
-    scores = metric_scores[[m.name for m in config.metrics]].to_numpy(dtype=float)
-    present = ~np.isnan(scores)
+    names = [m.name for m in config.metrics]
+    n, width = len(metric_scores), len(names)
+    # Column by column (each metric's scores are one contiguous array in the frame), the arithmetic of the
+    # roll-up, without N x K temporaries or a transposing copy into the frame.
+    scores = [metric_scores[name].to_numpy(dtype=float) for name in names]
+    present = [~np.isnan(col) for col in scores]
     cats = [cat.name for cat in config.categories]
-    member = np.array([cats.index(m.category) for m in config.metrics])
+    member = np.array([cats.index(m.category) for m in config.metrics], dtype=int)
     metric_w = np.array([m.weight for m in config.metrics], dtype=float)
-    onehot = np.zeros((len(config.metrics), len(cats)))
-    onehot[np.arange(len(config.metrics)), member] = 1.0
-    cat_weight_present = (present * metric_w) @ onehot                       # N x C
+    cat_weight_present = np.zeros((n, len(cats)))                       # N x C, summed in metric order
+    for k, g in enumerate(member):
+        np.add(cat_weight_present[:, g], metric_w[k], out=cat_weight_present[:, g], where=present[k])
     cat_w = np.array([cat.weight for cat in config.categories], dtype=float)
     cat_on = (cat_weight_present > 0) * cat_w
+    lost = np.zeros((n, width), order="F")
     with np.errstate(invalid="ignore", divide="ignore"):
         cat_share = cat_on / cat_on.sum(axis=1, keepdims=True)
-        effective = cat_share[:, member] * metric_w * present / cat_weight_present[:, member]
-    lost = np.where(present, np.nan_to_num(effective) * (100.0 - np.nan_to_num(scores)), 0.0)
-    return pd.DataFrame(lost, index=metric_scores.index, columns=[m.name for m in config.metrics])
+        for k, g in enumerate(member):
+            # Written only where the metric has a score: there, x present (1) changes nothing, and
+            # nan_to_num(100 - score) is 100 - nan_to_num(score).
+            effective = np.nan_to_num(cat_share[:, g] * metric_w[k] / cat_weight_present[:, g], copy=False)
+            room = np.nan_to_num(100.0 - scores[k], copy=False)
+            np.multiply(effective, room, out=lost[:, k], where=present[k])
+    return pd.DataFrame(lost, index=metric_scores.index, columns=names, copy=False)
 
 
 def driver_text(lost: pd.DataFrame, top: int = 3, at_least: float = 0.5) -> pd.Series:
     """The metrics that cost the most points, as readable text: "Support engagement -18, Outreach -9"."""
-    values = lost.to_numpy()
+    values = lost.to_numpy(dtype=float)
     names = np.asarray(lost.columns, dtype=object)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
-    texts = []
-    for row, picks in zip(values, order):
-        texts.append(", ".join(f"{names[k]} -{int(np.floor(row[k] + 0.5))}" for k in picks if row[k] >= at_least))
-    return pd.Series(texts, index=lost.index, dtype=object)
+    n = len(values)
+    # Each row's top metrics, largest loss first (the order of a stable sort of each row), as pieces of text
+    # ("Outreach -9"): each distinct piece is written once, and each distinct run of pieces joined once.
+    places = np.empty((len(range(values.shape[1])[:top]), n), dtype=np.intp)  # as many places as [:top] keeps
+    for p, column in enumerate(_ranked(values, len(places))):
+        places[p] = column
+    lost_there = values[np.arange(n), places]
+    shown = lost_there >= at_least
+    points, wholes = pd.factorize(np.floor(lost_there[shown] + 0.5))
+    piece, keys = pd.factorize(places[shown] * len(wholes) + points)
+    pieces = np.array([f"{names[key // len(wholes)]} -{int(wholes[key % len(wholes)])}" for key in keys] + [""],
+                      dtype=object)
+    codes = np.full(places.shape, -1, dtype=np.intp)
+    codes[shown] = piece
+    group, example = group_rows(n, list(codes))
+    runs = zip(*(pieces[codes[p, example]].tolist() for p in range(len(codes))))  # code -1 reads ""
+    texts = np.array([", ".join(part for part in run if part) for run in runs] if len(codes) else [""] * len(example),
+                     dtype=object)
+    return pd.Series(texts[group], index=lost.index, dtype=object)
+
+
+def _ranked(values: np.ndarray, count: int) -> list[np.ndarray]:
+    """For each of the first ``count`` places, the column each row puts there, largest value first.
+
+    The places of ``np.argsort(-values, axis=1, kind="stable")``: NaN last, ties in column order.
+    """
+    n, width = values.shape
+    if count <= 0:
+        return []
+    if width > 16:  # comparing every pair of columns would cost more than sorting each row
+        order = np.argsort(-values, axis=1, kind="stable")
+        return [order[:, p] for p in range(count)]
+    cols = [values[:, k] for k in range(width)]
+    nan = [np.isnan(col) for col in cols]
+    before = [np.zeros(n, dtype=np.int8) for _ in cols]  # how many columns come before each
+    for k in range(width):
+        for j in range(k):
+            first = (cols[j] >= cols[k]) | nan[k]  # the earlier column j goes first unless it is smaller or NaN
+            before[k] += first
+            before[j] += ~first
+    places = []
+    for p in range(count):
+        column = np.zeros(n, dtype=np.intp)
+        for k in range(1, width):
+            column[before[k] == p] = k
+        places.append(column)
+    return places
 
 
 def override_note(override: AppliedOverride) -> str:

@@ -13,6 +13,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from chs_excel.core.distinct import each_value
+
 MIN_SCORE = 1.0
 MAX_SCORE = 100.0
 
@@ -127,8 +129,7 @@ def categorical(labels, mapping: dict[str, float]) -> np.ndarray:
     """
     keyed = {str(k).strip().casefold(): float(v) for k, v in mapping.items()}
     nan = float("nan")
-    return np.fromiter((nan if _is_missing(v) else keyed.get(str(v).strip().casefold(), nan) for v in labels),
-                       dtype=float, count=len(labels))
+    return each_value(labels, lambda v: nan if _is_missing(v) else keyed.get(str(v).strip().casefold(), nan), float)
 
 
 def _is_missing(value) -> bool:
@@ -138,5 +139,8 @@ def _is_missing(value) -> bool:
 def unknown_labels(labels, mapping: dict[str, float]) -> np.ndarray:
     """True where a non-blank label is not in ``mapping`` (to report it as a data issue)."""
     keys = {str(k).strip().casefold() for k in mapping}
-    text = (None if _is_missing(v) else str(v).strip().casefold() for v in labels)
-    return np.fromiter((bool(t) and t not in keys for t in text), dtype=bool, count=len(labels))
+
+    def unknown(v) -> bool:
+        text = None if _is_missing(v) else str(v).strip().casefold()
+        return bool(text) and text not in keys
+    return each_value(labels, unknown, bool)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
 from chs_excel.analysis import distribution
 from chs_excel.book.table import BarChart, OutputSheet
 from chs_excel.config.model import HealthConfig
-from chs_excel.core.bands import band_of
+from chs_excel.core.bands import band_codes
+from chs_excel.core.distinct import text_codes
 from chs_excel.sheets.common import account_labels
 
 CHART_COLORS = ("E06666", "FFD966", "93C47D")  # red, amber, green bars
@@ -23,19 +25,28 @@ def distribution_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.S
     """Red/amber/green counts and shares: overall, per category, per segment; a chart; a skew warning."""
     rows = []
 
-    def add(level: str, group: str, bands: pd.Series) -> dict:
-        count = distribution.counts(bands)
+    def add(level: str, group: str, count: dict[str, int]) -> dict:
         share = distribution.shares(count)
         rows.append({"Level": level, "Group": group, **{b: count[b] for b in c.BANDS},
                      "No score": count["No score"], **{f"{b} %": share[b] for b in c.BANDS}})
         return count
 
-    total = add("Overall", "All accounts", band)
-    for cat in config.categories:
-        add("Category", cat.name, pd.Series(band_of(categories[cat.name], cat.bands), index=categories.index))
     segments = pd.Series(account_labels(labels, overall.index)["Segment"], index=overall.index)
-    for name in sorted({str(s) for s in segments if str(s).strip()}):
-        add("Segment", name, band[segments.astype(str) == name])
+    # A row per segment as str() spells it; its accounts are those whose segment reads so as text.
+    codes, texts = text_codes(segments, lambda s: s.astype(str))
+    spelled = set(texts.tolist()) | {str(v) for v in segments.to_numpy(dtype=object)[codes < 0]}
+    names = sorted(name for name in spelled if name.strip())
+    position = {name: g for g, name in enumerate(names)}
+    # Accounts of no listed segment (blank) go in one more group: counted in the total only.
+    group = np.array([position.get(text, len(names)) for text in texts.tolist()] + [len(names)], dtype=np.intp)[codes]
+    by_segment = distribution.counts_by(band, group, len(names) + 1)
+    total = add("Overall", "All accounts", {key: sum(count[key] for count in by_segment) for key in by_segment[0]})
+    for cat in config.categories:
+        tally = np.bincount(band_codes(categories[cat.name], cat.bands.red_below, cat.bands.amber_below).ravel(),
+                            minlength=len(c.BANDS) + 1)
+        add("Category", cat.name, {**{b: int(tally[k]) for k, b in enumerate(c.BANDS)}, "No score": int(tally[-1])})
+    for name, count in zip(names, by_segment):
+        add("Segment", name, count)
     warning = distribution.skew_warning(total, overall.to_numpy())
     frame = pd.DataFrame(rows)
     preamble: list[list] = [[f"Red / amber / green distribution as of {as_of.isoformat()}"],

@@ -10,8 +10,10 @@ from chs_excel import contract as c
 from chs_excel.analysis.targets import benchmark_targets, category_points, match_benchmarks, select_playbooks, top_names
 from chs_excel.book.table import OutputSheet
 from chs_excel.config.model import HealthConfig
+from chs_excel.core.distinct import group_rows
 from chs_excel.core.explain import driver_text
 from chs_excel.sheets.common import account_labels
+from chs_excel.sheets.scores import score_order
 
 
 def gap_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.Series, band: pd.Series, categories: pd.DataFrame,
@@ -25,26 +27,25 @@ def gap_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.Series, ba
     gap = overall - target
     playbook = select_playbooks(config, band, stage, top_names(category_points(config, lost)), top_names(lost))
     below = gap < 0
-    drivers = driver_text(lost.loc[below], top=3)
-    cat_text = []
-    for account in index[below]:
-        k = chosen[account]
-        parts = [f"{name} {categories.at[account, name]:.0f} < {goal:g}"
-                 for name, goal in config.benchmarks[k].category_targets.items()
-                 if categories.at[account, name] < goal]
-        cat_text.append(", ".join(parts))
-    rows = pd.DataFrame({c.ACCOUNT_ID: index[below].to_numpy(),
-                         **{k: v[below.to_numpy()] for k, v in info.items()},
-                         "Overall": overall[below].to_numpy(), "Benchmark": target[below].to_numpy(),
-                         "Gap": gap[below].to_numpy(), "Costing most points": drivers.to_numpy(),
-                         "Categories below target": np.array(cat_text, dtype=object)})
-    picks = playbook[below].to_numpy()
+    rows_below = below.to_numpy()
+    order = score_order(gap.to_numpy(dtype=float)[rows_below], index[rows_below])  # biggest gap first
+    listed = np.flatnonzero(rows_below)[order]  # the accounts listed, in the sheet's order
+    drivers = driver_text(lost.loc[below], top=3).to_numpy()[order]
+    aligned = categories if categories.index.equals(index) else categories.reindex(index)
+    cat_text = _categories_below(config, chosen.to_numpy()[rows_below], aligned[rows_below])[order]
+    rows = pd.DataFrame({c.ACCOUNT_ID: index.to_numpy()[listed], **{k: v[listed] for k, v in info.items()},
+                         "Overall": overall.to_numpy()[listed], "Benchmark": target.to_numpy()[listed],
+                         "Gap": gap.to_numpy()[listed], "Costing most points": drivers,
+                         "Categories below target": cat_text})
+    picks = playbook.to_numpy()[listed]
     books = config.playbooks
-    rows["Playbook"] = [books[k].name if k >= 0 else "" for k in picks]
-    rows["Actions"] = [books[k].actions if k >= 0 else "" for k in picks]
-    rows["Owner"] = [books[k].owner if k >= 0 else "" for k in picks]
-    rows["_link"] = [(books[k].link or books[k].location) if k >= 0 else None for k in picks]
-    rows = rows.sort_values(["Gap", c.ACCOUNT_ID], kind="stable").reset_index(drop=True)
+
+    def per_pick(values: list, none) -> list:  # one lookup per account instead of one attribute read
+        return np.array(values + [none], dtype=object)[picks].tolist()  # pick -1 takes ``none``
+    rows["Playbook"] = per_pick([b.name for b in books], "")
+    rows["Actions"] = per_pick([b.actions for b in books], "")
+    rows["Owner"] = per_pick([b.owner for b in books], "")
+    rows["_link"] = per_pick([b.link or b.location for b in books], None)
     links = rows.pop("_link").tolist()
     summary = {"below": int(below.sum()), "at_or_above": int((gap >= 0).sum()),
                "no_benchmark": int(((chosen < 0) & overall.notna()).sum()), "no_score": int(overall.isna().sum())}
@@ -60,3 +61,30 @@ def gap_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.Series, ba
     out = OutputSheet(c.GAP, rows, bands={"Overall": (config.bands.red_below, config.bands.amber_below)},
                       widths=widths, freeze=f"C{len(preamble) + 2}", preamble=preamble, links={"Playbook": links})
     return rows, out, summary
+
+
+def _categories_below(config: HealthConfig, chosen: np.ndarray, categories: pd.DataFrame) -> np.ndarray:
+    """For each account, its categories below its benchmark's category targets: "Product 40 < 60, ...".
+
+    ``chosen``: each account's benchmark. Each distinct score of a category is worded once per benchmark,
+    and each distinct run of them joined once.
+    """
+    texts = np.full(len(chosen), "", dtype=object)
+    for k in np.unique(chosen):
+        rows = np.flatnonzero(chosen == k)
+        parts = []
+        for name, goal in config.benchmarks[k].category_targets.items():
+            score = categories[name].to_numpy(dtype=float)[rows]
+            below = score < goal
+            # Distinct by their bits, not their values: 0.0 and -0.0 are equal but print differently.
+            codes, distinct = pd.factorize(score[below].view(np.int64))
+            words = np.array([f"{name} {v:.0f} < {goal:g}" for v in distinct.view(np.float64)] + [""], dtype=object)
+            picks = np.full(len(rows), -1)
+            picks[below] = codes
+            parts.append((words, picks))  # -1 picks ""
+        # Accounts with the same categories below, at the same scores, read the same: join each such run once.
+        group, example = group_rows(len(rows), [picks for _, picks in parts])
+        runs = zip(*(words[picks[example]].tolist() for words, picks in parts))
+        joined = [", ".join([part for part in run if part]) for run in runs] if parts else [""] * len(example)
+        texts[rows] = np.array(joined, dtype=object)[group]
+    return texts

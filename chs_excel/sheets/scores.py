@@ -18,26 +18,54 @@ def scores_sheet(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame
                  categories: pd.DataFrame, change: pd.Series, drops: pd.Series, drivers: pd.Series) -> OutputSheet:
     """One row per account: who it is, overall score and band, change, coverage, category and metric scores, why."""
     index = overall.index
-    frame = pd.DataFrame({c.ACCOUNT_ID: index.to_numpy(), **account_labels(labels, index)})
-    frame["Overall"] = overall.to_numpy()
-    frame["Band"] = band.to_numpy()
-    frame["Change"] = change.reindex(index).to_numpy()
-    frame["Band drop"] = drops.reindex(index).to_numpy()
-    frame["Coverage"] = np.round(result.coverage.to_numpy(), 4)
-    frame["Status"] = result.status.to_numpy()
+    columns = {c.ACCOUNT_ID: index.to_numpy(), **account_labels(labels, index)}
+    columns["Overall"] = overall.to_numpy()
+    columns["Band"] = band.to_numpy()
+    columns["Change"] = change.reindex(index).to_numpy()
+    columns["Band drop"] = drops.reindex(index).to_numpy()
+    columns["Coverage"] = np.round(result.coverage.to_numpy(), 4)
+    columns["Status"] = result.status.to_numpy()
     bands: dict[str, tuple[float, float]] = {"Overall": (config.bands.red_below, config.bands.amber_below)}
     for cat in config.categories:
-        frame[cat.name] = categories[cat.name].to_numpy()
+        columns[cat.name] = categories[cat.name].to_numpy()
         bands[cat.name] = (cat.bands.red_below, cat.bands.amber_below)
     for m in config.metrics:
-        frame[m.name] = rounded(result.metric_scores[m.name])
+        columns[m.name] = rounded(result.metric_scores[m.name])
         bands[m.name] = (m.bands.red_below, m.bands.amber_below)
-    frame["Drivers"] = drivers.reindex(index).to_numpy()
-    frame["Missing data"] = result.missing.to_numpy()
-    frame["Override"] = override_notes(result).to_numpy()
-    frame = frame.sort_values(["Overall", c.ACCOUNT_ID], na_position="last", kind="stable").reset_index(drop=True)
+    columns["Drivers"] = drivers.reindex(index).to_numpy()
+    columns["Missing data"] = result.missing.to_numpy()
+    columns["Override"] = override_notes(result).to_numpy()
+    # Lowest overall first, then by ID: each column is put in that order once, before it goes into the frame.
+    order = score_order(np.asarray(columns["Overall"], dtype=float), columns[c.ACCOUNT_ID])
+    frame = pd.DataFrame({name: np.asarray(values)[order] for name, values in columns.items()})
     widths = {c.ACCOUNT_ID: 12, "Account name": 28, "Segment": 13, "Stage": 10, "CSM": 16, "Overall": 9, "Band": 8,
               "Change": 8, "Band drop": 14, "Coverage": 10, "Status": 16, "Drivers": 42, "Missing data": 30, "Override": 50}
     widths.update({name: 13 for name in list(bands)[1:]})
     return OutputSheet(c.SCORES, frame, bands=bands, band_label_columns=("Band",),
                        number_formats={"Coverage": "0%", "Change": CHANGE_FORMAT}, widths=widths, freeze="C2")
+
+
+def score_order(score: np.ndarray, ids) -> np.ndarray:
+    """The order of the rows by ``score`` (lowest first, blanks last), then by account ID.
+
+    What ``sort_values([score, ID], na_position="last", kind="stable")`` gives, without sorting the IDs
+    as text when they are already in order (as accounts usually are listed).
+
+    Parameters
+    ----------
+    score : numpy.ndarray of float
+    ids : array-like
+        The account IDs, one per row.
+
+    Returns
+    -------
+    numpy.ndarray of intp
+        Row positions, first row first.
+    """
+    ids = pd.Index(ids)
+    if ids.is_monotonic_increasing:
+        rank = np.arange(len(ids))
+    else:  # the order sort_values gives text: that of its sorted distinct values
+        rank = pd.factorize(ids, sort=True)[0]
+        rank[rank < 0] = len(ids)  # a blank ID goes last
+    return np.lexsort((rank, score))

@@ -5,9 +5,11 @@ and m2 (weight 3); category B (weight 1) holds m3 (weight 1). Labels map a=20, b
 bands are Red below 40, Amber below 70.
 """
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import override_row, simple_tables
 
 from chs_excel.config import config_from_tables
@@ -100,3 +102,25 @@ def test_points_lost_by_hand_and_as_drivers():
     assert lost.loc["Y"].tolist() == [60, 0, 0]
     assert lost.loc["Z"].tolist() == [0, 0, 40]
     assert driver_text(lost).tolist() == ["m2 -23, m1 -15", "m1 -60", "m3 -40"]
+
+
+def drivers_by_hand(lost: pd.DataFrame, top: int = 3, at_least: float = 0.5) -> list[str]:
+    """Row by row with Python's sort: largest loss first, NaN last, ties in column order."""
+    texts = []
+    for row in lost.itertuples(index=False):
+        ranked = sorted(range(len(row)), key=lambda k: (math.isnan(row[k]), 0 if math.isnan(row[k]) else -row[k]))
+        texts.append(", ".join(f"{lost.columns[k]} -{math.floor(row[k] + 0.5)}" for k in ranked[:top]
+                               if row[k] >= at_least))
+    return texts
+
+
+@pytest.mark.parametrize("width", [1, 4, 8, 20])
+def test_driver_text_of_many_accounts_matches_working_each_row_by_hand(width):
+    rng = np.random.default_rng(width)
+    # Whole and half points (ties, halves to round up), nothing lost, under half a point, and NaN.
+    values = rng.choice(np.array([0.0, 0.4, 0.5, 1.5, 2.5, 3.0, 3.0, 7.25, 12.0, 40.0, np.nan]), (3000, width))
+    lost = pd.DataFrame(values, columns=[f"metric {k}" for k in range(width)])
+    for top in (3, 1, 5):
+        assert driver_text(lost, top=top).tolist() == drivers_by_hand(lost, top=top)
+    assert driver_text(lost, at_least=3).tolist() == drivers_by_hand(lost, at_least=3)
+    assert driver_text(lost.iloc[:0]).tolist() == []

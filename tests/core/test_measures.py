@@ -89,3 +89,18 @@ def test_categorical_ignores_case_and_spaces():
     mapping = {"Green": 100, "Amber": 60}
     assert listed(measures.categorical(labels, mapping)) == [100, 60, None, None, None]
     assert measures.unknown_labels(labels, mapping).tolist() == [False, False, True, False, False]
+
+
+def test_categorical_of_many_labels_of_every_kind_label_by_label():
+    # More labels than the one-by-one path takes, mixing texts, blanks of every kind and non-text cells
+    # (1, 1.0 and True are one value to a hash table but read "1", "1.0" and "True").
+    kinds = [" green", "AMBER", "Purple", None, "", np.nan, pd.NA, 1, 1.0, True, "1", "true", pd.NaT]
+    labels = [kinds[i] for i in np.random.default_rng(0).integers(0, len(kinds), 400)]
+    mapping = {"Green": 100, "Amber": 60, "1": 5, "True": 7}
+    folded = {"green": 100, "amber": 60, "1": 5, "true": 7}  # True reads "True"; NaT reads "NaT", no label
+    blank = [v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) for v in labels]
+    expected = [None if b else folded.get(str(v).strip().casefold()) for v, b in zip(labels, blank)]
+    assert listed(measures.categorical(pd.Series(labels, dtype=object), mapping)) == expected
+    unknown = [not b and str(v).strip() != "" and str(v).strip().casefold() not in folded
+               for v, b in zip(labels, blank)]
+    assert measures.unknown_labels(np.array(labels, dtype=object), mapping).tolist() == unknown

@@ -98,3 +98,18 @@ def test_renormalising_equals_dropping_the_missing_metric(data):
     ], settings=[["Minimum coverage", 0]])
     dropped = run(config_from_tables(tables), df)
     np.testing.assert_allclose(with_gap.overall.to_numpy(dtype=float), dropped.overall.to_numpy(dtype=float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows, st.tuples(*[st.floats(min_value=0.05, max_value=10)] * 5))
+def test_an_account_scored_alone_gets_the_same_scores_to_the_last_bit(data, weights):
+    # What a worksheet function shows for one row is what a refresh writes for it among the others.
+    config = build(weights)
+    df = frame(data)
+    together = run(config, df)
+    for k in range(len(df)):
+        alone = run(config, df.iloc[[k]])
+        for field in ("metric_scores", "category_scores", "overall", "coverage"):
+            assert np.array_equal(getattr(alone, field).to_numpy(dtype=float)[0],
+                                  getattr(together, field).to_numpy(dtype=float)[k], equal_nan=True), field
+        assert alone.status.iloc[0] == together.status.iloc[k] and alone.missing.iloc[0] == together.missing.iloc[k]
