@@ -14,16 +14,21 @@ import re
 import struct
 import zipfile
 import zlib
+from contextlib import closing
+from itertools import chain
 from pathlib import Path
+from xml.parsers import expat
 
 from chs_excel.files.atomic import atomic_write, check_writable
 from chs_excel.files.package import open_package
 from chs_excel.book.table import OutputSheet, quoted_sheet
 from chs_excel.problems import BookError
 from chs_excel.files.chart import chart_xml, drawing_xml
-from chs_excel.files.ooxml import (CT_CHART, CT_DRAWING, CT_RELS, CT_STYLES, CT_WORKSHEET, NS_PACKAGE_REL, NS_REL,
-                                   REL_CALC_CHAIN, REL_CHART, REL_DRAWING, REL_HYPERLINK, REL_STYLES, REL_WORKSHEET,
-                                   XML_DECLARATION, escape)
+from chs_excel.files.ooxml import (CT_CHART, CT_DRAWING, CT_RELS, CT_STYLES, CT_WORKSHEET, FORMULA, FORMULA_BYTES,
+                                   NS_PACKAGE_REL, NS_REL, REL_CALC_CHAIN, REL_CHART, REL_DRAWING, REL_HYPERLINK,
+                                   REL_STYLES, REL_WORKSHEET, SHEET_PROTECTION, XML_DECLARATION, ascii_compatible,
+                                   declared_encoding, escape, find_tag, has_formula_text, last_start_tag,
+                                   part_blocks, tag_end, write_member)
 from chs_excel.files.opc import Package, Sheet, damaged, decode_xml, encode_xml, local, relative, rels_path
 from chs_excel.files.styles import Styles, StyleIds
 from chs_excel.files.worksheet import worksheet_xml
@@ -281,7 +286,7 @@ class Plan:
             xml, links = worksheet_xml(sheet, ids, drawing_rel, date1904=self.date1904,
                                        protection=protections.get(path))
             rels += [(rid, REL_HYPERLINK, target, True) for rid, target in links]
-            self.written[path] = xml
+            self.written[path] = xml  # blocks of bytes, made as the writer zips them: the sheet is never whole
             sheet_rels = self.opc.find(rels_path(path)) or rels_path(path)
             if rels:
                 self.written[sheet_rels] = _rels(rels)
@@ -322,34 +327,96 @@ class Plan:
         return drawing
 
     def _protection(self, part: str) -> str | None:
-        """The sheet's ``<sheetProtection>`` element, rebuilt without a prefix, if it has one."""
-        data = self.opc.read(part)
-        if b"sheetProtection" not in data:
-            return None
-        element = next((e for e in self.opc.xml(part) if local(e.tag) == "sheetProtection"), None)
+        """The sheet's ``<sheetProtection>`` element, rebuilt without a prefix, if it has one.
+
+        It follows sheetData, at the end of what may be a big part: the part is streamed in blocks through a
+        byte search for the tag, and only that element is parsed."""
+        name = self.opc.find(part) or part
+        data, found, element, encoding = None, False, None, "utf-8"
+        try:
+            for block in part_blocks(self.package, name):
+                if data is None:
+                    if not ascii_compatible(block):  # UTF-16: no byte search; parse it whole
+                        parsed = next((e for e in self.opc.xml(part) if local(e.tag) == "sheetProtection"), None)
+                        if parsed is None:
+                            return None
+                        return "<sheetProtection" + "".join(f' {local(k)}="{escape(v)}"' for k, v in
+                                                            parsed.attrib.items() if not k.startswith("{")) + "/>"
+                    data, encoding = b"", declared_encoding(block)
+                data += block
+                if not found:
+                    m = find_tag(data, b"sheetProtection", SHEET_PROTECTION)
+                    if m is None:
+                        data = data[-100:]  # the tag may be cut between two blocks
+                        continue
+                    data, found = data[m.start():], True
+                end = tag_end(data)
+                if end >= 0:
+                    element = data[:end]
+                    break
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+            raise damaged(self.label, f"{name}: {exc}") from exc
         if element is None:
+            if found:  # the part ends inside the tag
+                raise damaged(self.label, f"{part} is not valid XML: it ends inside <sheetProtection>")
             return None
-        attrs = "".join(f' {local(k)}="{escape(v)}"' for k, v in element.attrib.items() if not k.startswith("{"))
-        return f"<sheetProtection{attrs}/>"
+        attrs: list[str] = []
+        parser = expat.ParserCreate()  # no namespace processing: names as written ("xr:uid")
+        parser.ordered_attributes = True
+        parser.StartElementHandler = lambda tag, pairs: attrs.extend(pairs)
+        try:
+            text = element.decode(encoding)
+            parser.Parse(text if text.endswith("/>") else text[:-1] + "/>", True)
+        except (expat.ExpatError, UnicodeDecodeError) as exc:
+            raise damaged(self.label, f"{part} is not valid XML: {exc}") from exc
+        # a prefixed attribute is in a namespace: left out, as the "{namespace}name" keys of a parsed element were
+        return "<sheetProtection" + "".join(f' {k}="{escape(v)}"' for k, v in zip(attrs[::2], attrs[1::2])
+                                            if ":" not in k and k != "xmlns") + "/>"
 
     def _referenced_elsewhere(self, names: list[str], owned: set[str]) -> bool:
-        """Do formulas outside the replaced sheets (cells or defined names) refer to them?"""
+        """Do formulas outside the replaced sheets (cells or defined names) refer to them?
+
+        Every other worksheet is streamed in blocks; a block is searched for formulas only if it holds the end
+        of one and (when the names can be searched for as bytes) one of the names. A part read to its end has had
+        its CRC checked: it is listed in ``self.verified``, so that the writer need not inflate it again."""
+        self.verified: set[str] = set()
         targets = list(names) + [s.name for s in self.sheets if s.part in owned]
         pattern = _sheet_reference(targets)
         root = self.opc.workbook_root()
         for element in root.iter():
             if local(element.tag) == "definedName" and pattern.search(element.text or ""):
                 return True
+        # names XML writes as they are (no entity), found ignoring ASCII case as the pattern does
+        needles = [n.lower().encode("ascii") for n in targets] if all(
+            n.isascii() and not set(n) & set("&<>'\"") for n in targets) else None
         for sheet in self.sheets:
             if sheet.part in owned or not sheet.part or sheet.kind != "worksheet":
                 continue
-            data = self.opc.read(sheet.part)
-            if b"<f" not in data and b":f" not in data:
-                continue
-            text = decode_xml(data, self.label, sheet.part)
-            for m in re.finditer(r"<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>", text):
-                if pattern.search(html.unescape(m.group(1))):
-                    return True
+            carry, encoding = None, "utf-8"
+            try:
+                for block in chain(part_blocks(self.package, sheet.part), [b""]):  # b"": the end
+                    if carry is None:
+                        if not ascii_compatible(block):  # UTF-16: search the whole text
+                            text = decode_xml(self.opc.read(sheet.part), self.label, sheet.part)
+                            if any(pattern.search(html.unescape(m.group(1))) for m in FORMULA.finditer(text)):
+                                return True
+                            break
+                        carry, encoding = b"", declared_encoding(block)
+                    data = carry + block
+                    cut = last_start_tag(data) if block else len(data)  # formulas before it are whole
+                    carry = data[cut:]
+                    if not has_formula_text(data, cut):
+                        continue
+                    if needles is not None:
+                        lowered = data.lower()
+                        if not any(n in lowered for n in needles):
+                            continue
+                    for m in FORMULA_BYTES.finditer(data, 0, cut):
+                        if pattern.search(html.unescape(m.group(1).decode(encoding, "replace"))):
+                            return True
+                self.verified.add(sheet.part)  # read to its end: its CRC is right
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+                raise damaged(self.label, f"{sheet.part}: {exc}") from exc
         return False
 
     def _full_calc_on_load(self) -> None:
@@ -409,29 +476,52 @@ class PackageBookWriter:
         with open_package(self.source) as package:
             plan = Plan(package, self.source.name)
             plan.apply(sheets, remove)
-            try:
-                bad = package.testzip()  # the parts copied as they are must be whole: a bad CRC is a damaged file
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
-                raise damaged(self.source.name, str(exc)) from exc
-            if bad is not None:
-                raise damaged(self.source.name, f"{bad} fails its checksum")
+            # The parts copied as they are must be whole: a bad CRC is a damaged file. Parts replaced or left out
+            # are never copied, and those the plan read to their end have been checked already.
+            checked = set(plan.written) | plan.dropped | getattr(plan, "verified", set())
+            for info in package.infolist():
+                if info.filename in checked:
+                    continue
+                try:
+                    for _ in part_blocks(package, info):
+                        pass
+                except zipfile.BadZipFile as exc:
+                    raise damaged(self.source.name, f"{info.filename} fails its checksum") from exc
+                except (zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+                    raise damaged(self.source.name, str(exc)) from exc
 
-            def write(temp: Path) -> None:
+            def put(out: zipfile.ZipFile, info: zipfile.ZipInfo, data, zip64: bool) -> None:
+                """Deflate one part into ``out``: bytes at once, a sheet block by block as it is made (never whole)."""
+                if isinstance(data, bytes):
+                    write_member(out, info, [data], COMPRESS_LEVEL, zip64)
+                    return
+                with closing(data.ahead()) as blocks:  # the next block is made while this one is deflated
+                    write_member(out, info, blocks, COMPRESS_LEVEL, zip64)
+
+            def write(temp: Path, zip64: bool = False) -> None:
+                written = dict(plan.written)
                 with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as out:
                     for info in package.infolist():
-                        if info.filename in plan.written:
-                            out.writestr(_fresh(info), plan.written.pop(info.filename), zipfile.ZIP_DEFLATED,
-                                         COMPRESS_LEVEL)
+                        if info.filename in written:
+                            put(out, _fresh(info), written.pop(info.filename), zip64)
                         elif info.filename not in plan.dropped:
                             copy_raw(package, out, info)
-                    for name, data in plan.written.items():
-                        out.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED,
-                                     COMPRESS_LEVEL)
+                    for name, data in written.items():
+                        put(out, _fresh(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))), data, zip64)
 
-            atomic_write(self.target, write, backup=self.backup)
+            def write_any_size(temp: Path) -> None:
+                try:
+                    write(temp)
+                except RuntimeError as exc:  # a streamed sheet passed 4 GiB: its entry needs the ZIP64 extension
+                    if "force_zip64" not in str(exc):
+                        raise
+                    write(temp, zip64=True)
+
+            atomic_write(self.target, write_any_size, backup=self.backup)
 
 
 def _fresh(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """A new entry for a part chs-excel writes: the name, time and attributes of ``info``."""
     clone = zipfile.ZipInfo(info.filename, info.date_time)
     clone.compress_type = zipfile.ZIP_DEFLATED
     clone.external_attr = info.external_attr

@@ -36,8 +36,31 @@ def test_a_save_that_fails_midway_leaves_the_original(book, monkeypatch, fail_at
                 raise OSError(28, "No space left on device")
             return real(*args, **kwargs)
         return wrapper
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing(zipfile.ZipFile.writestr))
+    monkeypatch.setattr(package_writer, "write_member", failing(package_writer.write_member))
     monkeypatch.setattr(package_writer, "copy_raw", failing(package_writer.copy_raw))
+    with pytest.raises(Exception, match="No space left on device"):
+        refresh_file(book)
+    assert calls["n"] == fail_at
+    assert book.read_bytes() == original
+    assert not [p for p in book.parent.iterdir() if p.name.startswith(".~chs-excel")]
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 5])
+def test_a_save_that_fails_inside_a_streamed_sheet_leaves_the_original(book, monkeypatch, fail_at):
+    """A sheet is zipped block by block as a worker thread makes it: a failure there, halfway through the
+    sheet's entry, is raised to the writer like any other."""
+    from chs_excel.files.worksheet import SheetXml
+    original = book.read_bytes()
+    calls = {"n": 0}
+    real = SheetXml.__iter__
+
+    def blocks(self):
+        for block in real(self):
+            calls["n"] += 1
+            if calls["n"] >= fail_at:
+                raise OSError(28, "No space left on device")
+            yield block
+    monkeypatch.setattr(SheetXml, "__iter__", blocks)
     with pytest.raises(Exception, match="No space left on device"):
         refresh_file(book)
     assert calls["n"] == fail_at

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -26,7 +27,7 @@ from chs_excel.cli import main
 from chs_excel.problems import BookError
 from chs_excel.pipeline import refresh_file
 from chs_excel.demo.template import write_template
-from chs_excel.files.ooxml import NS_MAIN
+from chs_excel.files.ooxml import NS_MAIN, escape
 from chs_excel.files.opc import Package, local
 from chs_excel.files.writer import PackageBookWriter
 
@@ -426,3 +427,130 @@ def test_encrypted_workbook_is_refused(tmp_path):
     book = corpus("poi/58616.xlsx", tmp_path)
     with pytest.raises(BookError, match=r"^58616.xlsx is encrypted with a password, which chs-excel cannot open"):
         open_package(book)
+
+
+# 10. Parts streamed in and out -----------------------------------------------------------------------------------
+
+def small_blocks(monkeypatch, size: int = 5):
+    """Make the writer read every part a few bytes at a time: tags and formulas fall across block edges."""
+    from chs_excel.files import writer
+    real = writer.part_blocks
+    monkeypatch.setattr(writer, "part_blocks", lambda package, member, _=None: real(package, member, size))
+
+
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_protection_and_references_are_found_across_block_edges(template, monkeypatch, prefix):
+    refresh_file(template, as_of=AS_OF)
+    with zipfile.ZipFile(template) as z:
+        part = next(s.part for s in Package(z).sheets() if s.name == c.SCORES)
+    ns = f' xmlns:{prefix[:-1]}="{NS_MAIN}"' if prefix else ""
+    element = (f'<{prefix}sheetProtection{ns} algorithmName="SHA-512" hashValue="a&amp;b&#10;c" sheet="1" '
+               f'xr:uid="{{1}}" xmlns:xr="urn:xr" saltValue=\'x>"y\' objects="1"></{prefix}sheetProtection>')
+    edit(template, {part: sub("</sheetData>", "</sheetData>" + element),
+                    "xl/workbook.xml": sub(r'<calcPr [^>]*/>', ""),
+                    "xl/worksheets/sheet1.xml": sub(r'(<c r="A1"[^>]*?)(/>|>.*?</c>)',
+                                                    r"""\1><f>SUM('Score History'!A1)&amp;Scores!F2</f></c>""", 1)})
+    # what parsing the whole sheet gives: the element's own attributes as the parser reads them, none namespaced
+    parsed = next(e for e in ElementTree.fromstring(parts(template)[part]) if local(e.tag) == "sheetProtection")
+    expected = "<sheetProtection" + "".join(f' {k}="{escape(v)}"' for k, v in parsed.attrib.items()
+                                            if not k.startswith("{")) + "/>"
+    assert expected == ('<sheetProtection algorithmName="SHA-512" hashValue="a&amp;b\nc" sheet="1" '
+                        'saltValue="x&gt;&quot;y" objects="1"/>')
+    small_blocks(monkeypatch)
+    refresh_file(template, as_of=AS_OF)
+    assert "</sheetData>" + expected in parts(template)[part].decode()
+    assert _calc_pr(template)[0].get("fullCalcOnLoad") == "1"
+    check_package(template)
+
+
+def test_a_formula_not_referring_to_output_sheets_sets_nothing(template, monkeypatch):
+    edit(template, {"xl/workbook.xml": sub(r'<calcPr [^>]*/>', ""),
+                    "xl/worksheets/sheet1.xml": sub(r'(<c r="A1"[^>]*?)(/>|>.*?</c>)',
+                                                    r"\1><f>SUM(Scoresheet!A1)+'Scores 2'!B2</f><v>1</v></c>", 1)})
+    small_blocks(monkeypatch, 3)
+    refresh_file(template, as_of=AS_OF)
+    assert _calc_pr(template)[0].get("fullCalcOnLoad") is None
+
+
+def corrupt_crc(path: Path, name: str) -> None:
+    """Give one member a wrong CRC in both of its headers (its bytes stay as they were)."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+    wrong = (info.CRC ^ 0xFFFF).to_bytes(4, "little")
+    data[info.header_offset + 14:info.header_offset + 18] = wrong
+    at = 0
+    while (at := bytes(data).find(b"PK\x01\x02", at + 1)) >= 0:
+        name_length = int.from_bytes(data[at + 28:at + 30], "little")
+        if bytes(data[at + 46:at + 46 + name_length]) == name.encode():
+            data[at + 16:at + 20] = wrong
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["docProps/app.xml", "xl/worksheets/sheet1.xml"])
+def test_a_copied_part_with_a_bad_checksum_is_refused(template, name):
+    corrupt_crc(template, name)
+    before = template.read_bytes()
+    with pytest.raises(BookError, match=rf"is damaged \(.*{re.escape(name)}"):
+        PackageBookWriter(template, template).write([scores_sheet()])
+    assert template.read_bytes() == before
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_sheet_past_the_zip64_limit_is_written_again_with_zip64(template, monkeypatch, fast):
+    from chs_excel.files import ooxml
+    if not fast:
+        monkeypatch.setattr(ooxml, "_fast", None)
+    elif ooxml._fast is None:
+        pytest.skip("isal is not installed")
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 40_000)  # what 4 GiB is to a real file
+    refresh_file(template, as_of=AS_OF)
+    monkeypatch.undo()
+    check_package(template)
+    with zipfile.ZipFile(template) as z:
+        part = next(s.part for s in Package(z).sheets() if s.name == c.SCORES)
+        info = z.getinfo(part)
+        z.fp.seek(info.header_offset)
+        header = z.fp.read(30)
+        z.fp.seek(info.header_offset + 30 + int.from_bytes(header[26:28], "little"))
+        extra = z.fp.read(int.from_bytes(header[28:30], "little"))
+    assert extra[:2] == b"\x01\x00"  # the ZIP64 extra field comes first in our own parts' local headers
+    assert openpyxl.load_workbook(template)[c.SCORES].max_row > 1
+
+
+def test_parts_are_the_same_deflated_by_isal_or_zlib(template_file, tmp_path, monkeypatch):
+    from chs_excel.files import ooxml
+    if ooxml._fast is None:
+        pytest.skip("isal is not installed")
+    books = []
+    for fast in (ooxml._fast, None):
+        monkeypatch.setattr(ooxml, "_fast", fast)
+        book = tmp_path / f"{bool(fast)}.xlsx"
+        shutil.copyfile(template_file, book)
+        refresh_file(book, as_of=AS_OF)
+        refresh_file(book, as_of=AS_OF)  # read back (inflated) by the same code, and replaced again
+        books.append(parts(book))
+    assert books[0] == books[1]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_damaged_deflate_data_is_found_while_streaming(tmp_path, monkeypatch, fast):
+    from chs_excel.files import ooxml
+    if not fast:
+        monkeypatch.setattr(ooxml, "_fast", None)
+    elif ooxml._fast is None:
+        pytest.skip("isal is not installed")
+    path = tmp_path / "z.zip"
+    payload = bytes(range(256)) * 4000
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.bin", payload)
+    with zipfile.ZipFile(path) as z:
+        assert b"".join(ooxml.part_blocks(z, "a.bin", 1000)) == payload
+    corrupt_crc(path, "a.bin")
+    with zipfile.ZipFile(path) as z, pytest.raises(zipfile.BadZipFile, match="CRC"):
+        b"".join(ooxml.part_blocks(z, "a.bin", 1000))
+    data = bytearray(path.read_bytes())
+    data[60:70] = b"\xff" * 10  # inside the compressed bytes
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as z, pytest.raises((zipfile.BadZipFile, zlib.error, EOFError)):
+        b"".join(ooxml.part_blocks(z, "a.bin", 1000))
