@@ -19,6 +19,7 @@ from itertools import chain
 from pathlib import Path
 from xml.parsers import expat
 
+from chs_excel.contract import SNAPSHOT_SHEET
 from chs_excel.files.atomic import atomic_write, check_writable
 from chs_excel.files.package import open_package
 from chs_excel.book.table import OutputSheet, quoted_sheet
@@ -121,6 +122,8 @@ class Plan:
         self.written: dict[str, bytes] = {}
         self.dropped: set[str] = set()
         self.removed_ids: set[str] = set()  # sheetIds of the sheets deleted
+        # chs-excel's Score History snapshots: no formulas of ours, never scanned or inflated unless replaced
+        self.snapshot_parts = {s.part for s in self.sheets if s.part and SNAPSHOT_SHEET.match(s.name)}
 
     @staticmethod
     def _root_tag(text: str, name: str) -> str:
@@ -390,7 +393,7 @@ class Plan:
         needles = [n.lower().encode("ascii") for n in targets] if all(
             n.isascii() and not set(n) & set("&<>'\"") for n in targets) else None
         for sheet in self.sheets:
-            if sheet.part in owned or not sheet.part or sheet.kind != "worksheet":
+            if sheet.part in owned or not sheet.part or sheet.kind != "worksheet" or sheet.part in self.snapshot_parts:
                 continue
             carry, encoding = None, "utf-8"
             try:
@@ -478,7 +481,9 @@ class PackageBookWriter:
             plan.apply(sheets, remove)
             # The parts copied as they are must be whole: a bad CRC is a damaged file. Parts replaced or left out
             # are never copied, and those the plan read to their end have been checked already.
-            checked = set(plan.written) | plan.dropped | getattr(plan, "verified", set())
+            # Score History's old snapshots are copied unread (a refresh must not slow down as history grows): a
+            # damaged one stays as damaged as it was, and the backtest, which reads them, says so.
+            checked = set(plan.written) | plan.dropped | getattr(plan, "verified", set()) | plan.snapshot_parts
             for info in package.infolist():
                 if info.filename in checked:
                     continue
