@@ -9,8 +9,10 @@ Problems that make the sheets unusable as a whole (a missing column) are
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -38,17 +40,18 @@ def cell_kinds(raw) -> np.ndarray:
     Excel error (``#N/A``) counts as ERROR.
     """
     values = _objects(raw)
-    kind_of = _KIND_OF_TYPE.get
-    kinds = np.fromiter((kind_of(type(v), TEXT) for v in values), dtype=np.int8, count=len(values))
+    n = len(values)
+    # map() over C functions: the per-cell work runs without a Python-level loop (millions of cells).
+    kinds = np.fromiter(map(_KIND_OF_TYPE.get, map(type, values), repeat(TEXT, n)), dtype=np.int8, count=n)
     numeric = np.flatnonzero(kinds == NUMBER)
     if len(numeric):
         as_float = values[numeric].astype(float)
         kinds[numeric[~np.isfinite(as_float)]] = NOT_A_NUMBER  # a file cell can hold NaN or INF
     text = np.flatnonzero(kinds == TEXT)
     if len(text):
-        as_text = [str(v) for v in values[text]]
-        kinds[text[np.fromiter((not t.strip() for t in as_text), dtype=bool, count=len(text))]] = BLANK
-        kinds[text[np.fromiter((t in EXCEL_ERRORS for t in as_text), dtype=bool, count=len(text))]] = ERROR
+        as_text = list(map(str, values[text]))  # str() of a str is the same object: no copy
+        kinds[text[np.fromiter(map(operator.not_, map(str.strip, as_text)), dtype=bool, count=len(text))]] = BLANK
+        kinds[text[np.fromiter(map(EXCEL_ERRORS.__contains__, as_text), dtype=bool, count=len(text))]] = ERROR
     return kinds
 
 
@@ -73,23 +76,25 @@ def numbers(raw: pd.Series, kinds: np.ndarray | None = None) -> tuple[pd.Series,
     Numbers stay; text that reads as a number (``"12"``, ``" 3.5 "``) is accepted;
     blanks are missing without complaint; anything else is missing and flagged.
     """
-    kinds = cell_kinds(raw) if kinds is None else kinds
-    values = np.full(len(raw), np.nan)
-    is_number = kinds == NUMBER
-    values[is_number] = raw.to_numpy()[is_number].astype(float)
-    bad = np.where(np.isin(kinds, (BOOL, DATE, ERROR, NOT_A_NUMBER)), kinds, 0)
-    is_text = kinds == TEXT
-    if is_text.any():
-        parsed = pd.to_numeric(pd.Series(raw.to_numpy()[is_text], dtype=object).map(lambda v: str(v).strip()), errors="coerce").to_numpy(dtype=float)
-        values[is_text] = parsed
-        bad[np.flatnonzero(is_text)[~np.isfinite(parsed)]] = TEXT
+    values, bad = _numbers(_objects(raw), kinds)
     return pd.Series(values, index=raw.index), bad
 
 
-def _raw_frame(table: Table) -> pd.DataFrame:
-    """The sheet's cells as they are (object dtype: no guessing of types)."""
-    return pd.DataFrame(table.rows, dtype=object, columns=range(len(table.header))) if table.rows \
-        else pd.DataFrame(columns=range(len(table.header)), dtype=object)
+def _numbers(cells: np.ndarray, kinds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`numbers` of a 1-D object array, as a float array."""
+    kinds = cell_kinds(cells) if kinds is None else kinds
+    values = np.full(len(cells), np.nan)
+    is_number = kinds == NUMBER
+    if is_number.any():
+        values[is_number] = cells[is_number].astype(float)
+    bad = np.where(np.isin(kinds, (BOOL, DATE, ERROR, NOT_A_NUMBER)), kinds, 0)
+    text = np.flatnonzero(kinds == TEXT)
+    if len(text):
+        stripped = pd.Series(list(map(str.strip, map(str, cells[text]))), dtype=object)
+        parsed = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=float)
+        values[text] = parsed
+        bad[text[~np.isfinite(parsed)]] = TEXT
+    return values, bad
 
 
 def _objects(raw) -> np.ndarray:
@@ -98,26 +103,48 @@ def _objects(raw) -> np.ndarray:
         return raw
     if hasattr(raw, "to_numpy"):
         return raw.to_numpy(dtype=object)
-    items = list(raw)
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
+    return _object_array(raw if isinstance(raw, list) else list(raw))
+
+
+def _object_array(items) -> np.ndarray:
+    """A sized iterable of cells as a 1-D object array (np.fromiter: several times faster than a slice assignment)."""
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def _column(table: Table, j: int) -> np.ndarray:
+    """Column ``j`` of the table's rows as a 1-D object array (a row too short for it reads as None, blank)."""
+    rows = table.rows
+    try:
+        return np.fromiter(map(operator.itemgetter(j), rows), dtype=object, count=len(rows))
+    except IndexError:
+        return _object_array([row[j] if j < len(row) else None for row in rows])
+
+
+def _is_str(values: np.ndarray) -> np.ndarray:
+    """True where a cell is exactly ``str`` (not a subclass such as CellError)."""
+    return np.fromiter(map(operator.is_, map(type, values), repeat(str)), dtype=bool, count=len(values))
+
+
+def _id_texts(values: np.ndarray) -> np.ndarray:
+    """:func:`account_ids` as an object array: text stripped, whole numbers without ".0", blank -> ""."""
+    if set(map(type, values)) <= {str}:  # the usual column: all text
+        return _object_array(list(map(str.strip, values)))
+    kinds = cell_kinds(values)
+    out = np.full(len(values), "", dtype=object)
+    shown = np.flatnonzero(kinds != BLANK)
+    if len(shown):
+        out[shown] = _object_array(list(map(str, values[shown])))
+        text = shown[_is_str(values[shown])]
+        out[text] = _object_array(list(map(str.strip, values[text])))
+        numeric = np.flatnonzero(kinds == NUMBER)  # finite: NaN and INF are NOT_A_NUMBER
+        whole = numeric[values[numeric].astype(float) % 1 == 0]
+        out[whole] = _object_array(list(map(str, map(int, values[whole]))))
     return out
-
-
-def _id_text(value, kind: int) -> str:
-    if kind == BLANK:
-        return ""
-    if type(value) is str:
-        return value.strip()
-    if kind == NUMBER and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def account_ids(raw: Iterable) -> list[str]:
     """Account IDs as text: 1001.0 -> "1001", surrounding spaces dropped, blank -> ""."""
-    values = _objects(raw)
-    return [_id_text(v, k) for v, k in zip(values.tolist(), cell_kinds(values).tolist())]
+    return _id_texts(_objects(raw)).tolist()
 
 
 @dataclass(frozen=True)
@@ -162,16 +189,29 @@ def account_rows(table: Table) -> AccountRows | None:
     id_j = table.find(c.ACCOUNT_ID)
     if id_j is None:
         return None
-    ids = account_ids([row[id_j] for row in table.rows])
-    blank = np.fromiter((not ident for ident in ids), dtype=bool, count=len(ids))
+    ids = _id_texts(_column(table, id_j))
+    blank = ids == ""
     duplicate = pd.Series(ids, dtype=object).duplicated(keep="first").to_numpy() & ~blank
     empty = blank.copy()  # only a row with data needs an ID; column by column, as a range may hold many blank rows
     for j in range(len(table.header)):
         if not empty.any():
             break
         still = np.flatnonzero(empty)
-        empty[still] = cell_kinds([table.rows[i][j] for i in still.tolist()]) == BLANK
-    return AccountRows(ids, blank, empty, duplicate)
+        cells = _column(table, j)[still] if len(still) > len(empty) // 16 else \
+            [table.rows[i][j] if j < len(table.rows[i]) else None for i in still.tolist()]
+        empty[still] = cell_kinds(cells) == BLANK
+    return AccountRows(ids.tolist(), blank, empty, duplicate)
+
+
+def _label_texts(cells: np.ndarray) -> np.ndarray:
+    """Descriptive cells as shown in the output: text stripped, blank -> "", anything else as a message quotes it."""
+    out = np.full(len(cells), "", dtype=object)
+    text = np.fromiter(map(isinstance, cells, repeat(str)), dtype=bool, count=len(cells))
+    out[text] = _object_array(list(map(str.strip, cells[text])))
+    other = np.flatnonzero(~text)
+    other = other[np.fromiter(map(operator.is_not, cells[other], repeat(None)), dtype=bool, count=len(other))]
+    out[other] = _object_array(list(map(show_value, cells[other])))
+    return out
 
 
 def _issue(table: Table, i: int, j: int, value, problem: str, action: str) -> DataIssue:
@@ -234,45 +274,44 @@ def accounts_frame(table: Table, config: HealthConfig, rows: AccountRows | None 
     if problems:
         return pd.DataFrame(), pd.DataFrame(), [], problems
     issues: list[DataIssue] = []
-    raw = _raw_frame(table)
     rows = rows or account_rows(table)
-    ids = pd.Series(rows.ids, dtype=object)
+    ids = np.asarray(rows.ids, dtype=object)
     blank, duplicate = rows.blank, rows.duplicate
     for i in np.flatnonzero(blank & ~rows.empty):
         issues.append(_issue(table, i, id_j, table.rows[i][id_j], "blank Account ID", "skipped the row"))
-    first_rows = pd.Series(np.flatnonzero(~blank), index=ids[~blank].to_numpy())
-    first_rows = first_rows[~first_rows.index.duplicated()]
-    for i in np.flatnonzero(duplicate):
-        issues.append(_issue(table, i, id_j, ids[i], f'Account ID "{ids[i]}" already appears in row {table.excel_row(first_rows[ids[i]])}',
-                             "skipped this row; the first row for the account is scored"))
+    if duplicate.any():
+        first_row: dict[str, int] = {}
+        for i, ident in zip(np.flatnonzero(~blank).tolist(), ids[~blank].tolist()):
+            first_row.setdefault(ident, i)
+        for i in np.flatnonzero(duplicate):
+            issues.append(_issue(table, i, id_j, ids[i], f'Account ID "{ids[i]}" already appears in row {table.excel_row(first_row[ids[i]])}',
+                                 "skipped this row; the first row for the account is scored"))
     keep = rows.scored
     kinds, _ = _columns_used(config)
     source: dict[str, np.ndarray] = {}
     for name, kind in kinds.items():
         j = table.find(name)
-        col = raw[j] if j in raw.columns else pd.Series([""] * len(raw), dtype=object)
+        cells = _column(table, j)
         if kind == "number":
-            values, bad = numbers(col)
+            values, bad = _numbers(cells)
             for i in np.flatnonzero((bad > 0) & keep):
                 issues.append(_issue(table, i, j, table.rows[i][j], reason(int(bad[i]), table.rows[i][j]), "left the metric out for this account"))
         else:
-            ks = cell_kinds(col)
-            cells = col.to_numpy(dtype=object)
+            ks = cell_kinds(cells)
             values = np.where(ks == TEXT, cells, None)
-            for i in np.flatnonzero(ks == NUMBER):
-                values[i] = show_value(cells[i])
+            numeric = np.flatnonzero(ks == NUMBER)
+            if len(numeric):
+                values[numeric] = _object_array(list(map(show_value, cells[numeric])))
             for i in np.flatnonzero(np.isin(ks, (BOOL, DATE, ERROR, NOT_A_NUMBER)) & keep):
                 issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else reason(ERROR, table.rows[i][j]),
                                      "left the metric out for this account"))
-        source[name] = values.to_numpy() if isinstance(values, pd.Series) else values
-    index = pd.Index(ids[keep].to_numpy(), name=c.ACCOUNT_ID)
+        source[name] = values
+    index = pd.Index(ids[keep], name=c.ACCOUNT_ID)
     frame = pd.DataFrame({name: v[keep] for name, v in source.items()}, index=index)
     labels = {}
     for header in c.ACCOUNT_COLUMNS[1:]:
         j = table.find(config.segment_column if header == "Segment" else header)
-        column = raw[j].to_numpy()[keep] if j is not None and j in raw.columns else np.full(keep.sum(), "", dtype=object)
-        labels[header] = np.array(["" if v is None else (v.strip() if isinstance(v, str) else show_value(v)) for v in column],
-                                  dtype=object)
+        labels[header] = _label_texts(_column(table, j)[keep]) if j is not None else np.full(keep.sum(), "", dtype=object)
     descriptive = pd.DataFrame(labels, index=index)
     issues += layout_issues(table, "scored like any other row (delete the row to leave the account out)")
     issues += _unknown_label_issues(table, config, frame, np.flatnonzero(keep))
@@ -330,65 +369,118 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
                                 f'column "{h}" is missing from the header row (found: {found})') for h in missing]
     issues: list[DataIssue] = []
     n = len(table.rows)
-    raw = _raw_frame(table)
-    get = {h: (raw[j] if j in raw.columns else pd.Series([""] * n, dtype=object)) for h, j in positions.items()}
-    ids = pd.Series(account_ids(get["Account ID"]), dtype=object)
-    columns = pd.Series([v.strip().casefold() if type(v) is str else ("" if v is None else str(v).strip().casefold())
-                         for v in get["Column"].to_numpy()], dtype=object)
+    get = {h: _column(table, j) for h, j in positions.items()}
+    ids = _id_texts(get["Account ID"])
     wanted = {s.strip().casefold(): s for s in trend_sources}
-    used = columns.isin(wanted.keys()).to_numpy()
-    period_kinds = cell_kinds(get["Period"])
-    periods = pd.Series(pd.NaT, index=get["Period"].index, dtype="datetime64[ns]")
-    dated = period_kinds == DATE
-    if dated.any():
-        periods[dated] = _wall_clock(pd.to_datetime(get["Period"][dated].map(lambda v: None if isinstance(v, dt.time) else v),
-                                                    errors="coerce", utc=True))
-    serial = period_kinds == NUMBER  # Office.js sends date cells as serial numbers
-    if serial.any():
-        days = get["Period"][serial].to_numpy(dtype=float)
-        periods[serial] = pd.to_datetime(np.where((days >= 1) & (days < 2958466), days, np.nan), unit="D", origin="1899-12-30")
-    text_period = period_kinds == TEXT
-    if text_period.any():
-        periods[text_period] = _wall_clock(pd.to_datetime(get["Period"][text_period].map(str.strip), errors="coerce",
-                                                          format="mixed", utc=True))
-    values, bad = numbers(get["Value"])
-    known = ids.isin(accounts).to_numpy()
+    keys = sorted(wanted)  # the trends' source names, folded, in the order rows are ranked in
+    column = _key_codes(get["Column"], keys)  # position in keys, -1 for a row of any other column
+    used = column >= 0
+    periods = _periods(get["Period"])
+    values, bad = _numbers(get["Value"])
+    unique = accounts if accounts.is_unique else accounts.unique()
+    account = unique.get_indexer(pd.Index(ids, dtype=object))  # position in unique, -1 if not on Accounts
+    known = account >= 0
     p_j, v_j, a_j = positions["Period"], positions["Value"], positions["Account ID"]
-    for i in np.flatnonzero(used & periods.isna().to_numpy()):
+    for i in np.flatnonzero(used & np.isnat(periods)):
         issues.append(_issue(table, i, p_j, table.rows[i][p_j], "period is not a date", "skipped the history row"))
     for i in np.flatnonzero(used & (bad > 0)):
         issues.append(_issue(table, i, v_j, table.rows[i][v_j], reason(int(bad[i]), table.rows[i][v_j]), "skipped the history row"))
     for i in np.flatnonzero(used & ~known):
         issues.append(_issue(table, i, a_j, table.rows[i][a_j], f'account "{ids[i]}" is not on the Accounts sheet', "skipped the history row"))
-    usable = used & known & periods.notna().to_numpy() & ~np.isnan(values.to_numpy())
-    ok = usable & (periods <= pd.Timestamp(as_of)).to_numpy()
+    usable = used & known & ~np.isnat(periods) & ~np.isnan(values)
+    ok = usable & (periods <= np.datetime64(as_of, "us"))
     if usable.any() and not ok.any():
-        first = int(np.flatnonzero(usable)[np.argmin(periods[usable].to_numpy())])
+        first = int(np.flatnonzero(usable)[np.argmin(periods[usable])])
         issues.append(_issue(table, first, p_j, table.rows[first][p_j],
                              f"every period in {c.HISTORY} is after the as-of date {as_of.isoformat()}",
                              "left the trend metrics out: they have no data yet"))
-    frame = pd.DataFrame({"account": ids[ok].to_numpy(), "column": columns[ok].to_numpy(),
-                          "period": periods[ok].to_numpy(), "value": values[ok].to_numpy(), "row": np.flatnonzero(ok)})
-    frame = frame.drop_duplicates(["account", "column", "period"], keep="last").sort_values(["column", "account", "period"])
-    frame["rank"] = frame.groupby(["column", "account"], sort=False).cumcount(ascending=False)
-    counts = frame.groupby(["column", "account"], sort=False)["rank"].transform("size")
-    for row in frame.loc[counts.to_numpy() == 1, "row"].to_numpy():
+    rows = np.flatnonzero(ok)
+    # Ranked by (column, account ID as text, period, row): per column and account the last row of each period
+    # counts; the latest period is the trend's latest value, the one before it the previous value.
+    rank = _text_ranks(unique, account[rows])
+    order = np.lexsort((rows, periods[rows], rank, column[rows]))
+    rows = rows[order]
+    col, acc, day = column[rows], account[rows], periods[rows]
+    last = np.ones(len(rows), dtype=bool)  # the last row of its (column, account, period)
+    last[:-1] = (col[1:] != col[:-1]) | (acc[1:] != acc[:-1]) | (day[1:] != day[:-1])
+    rows, col, acc = rows[last], col[last], acc[last]
+    starts = np.ones(len(rows), dtype=bool)  # the first (earliest) period of its (column, account)
+    starts[1:] = (col[1:] != col[:-1]) | (acc[1:] != acc[:-1])
+    ends = np.ones(len(rows), dtype=bool)  # the latest
+    ends[:-1] = starts[1:]
+    for row in rows[starts & ends]:
         issues.append(_issue(table, int(row), p_j, table.rows[row][p_j],
                              f'only one period of "{table.rows[row][positions["Column"]]}" on or before '
                              f"{as_of.isoformat()}: a trend needs two", "left the trend metric out for this account"))
     issues += layout_issues(table, "used like any other row")
+    latest_at = np.flatnonzero(ends)
+    previous_at = latest_at[~starts[latest_at]] - 1
     trends = {}
     for key, name in wanted.items():
-        part = frame[frame["column"] == key]
-        latest = part[part["rank"] == 0].set_index("account")["value"].reindex(accounts)
-        previous = part[part["rank"] == 1].set_index("account")["value"].reindex(accounts)
-        trends[name] = (previous, latest)
-    present = set(columns[used])
+        code = keys.index(key)
+        pair = []
+        for at in (previous_at, latest_at):
+            at = at[col[at] == code]
+            value = np.full(len(unique), np.nan)
+            value[acc[at]] = values[rows[at]]
+            series = pd.Series(value, index=unique, name="value")
+            pair.append(series if unique is accounts else series.reindex(accounts))
+        trends[name] = tuple(pair)
+    present = {keys[k] for k in np.unique(column[used])}
     # An empty history sheet (a new workbook: nothing recorded yet) leaves the trend metrics without data; rows that
     # never name a trend source are a typo in Source, a config error.
     problems = [Problem(m.source_location, f'trend source "{m.source}" has no rows in the "Column" column of {c.HISTORY}')
                 for m in trend_metrics if n and m.source.strip().casefold() not in present]
     return trends, issues, problems
+
+
+def _key_codes(cells: np.ndarray, keys: list[str]) -> np.ndarray:
+    """Per cell, the position in ``keys`` of its text stripped and case-folded (-1: none of them)."""
+    code = {key: k for k, key in enumerate(keys)}
+    if _is_str(cells).all():  # folded once per distinct text: a column names a handful of sources
+        folded = {text: code.get(text.strip().casefold(), -1) for text in set(cells.tolist())}
+        return np.fromiter(map(folded.__getitem__, cells), dtype=np.int64, count=len(cells))
+    return np.fromiter((code.get(v.strip().casefold() if type(v) is str else ("" if v is None else str(v).strip().casefold()), -1)
+                        for v in cells), dtype=np.int64, count=len(cells))
+
+
+def _periods(cells: np.ndarray) -> np.ndarray:
+    """The Period cells as datetime64[us] (NaT where a cell is not a date): dates, serial numbers, date text.
+
+    Microseconds hold every date Excel can (nanoseconds stop at 2262 and would fail on a typo such as 1500).
+    """
+    kinds = cell_kinds(cells)
+    periods = np.full(len(cells), np.datetime64("NaT"), dtype="datetime64[us]")
+    dated = np.flatnonzero(kinds == DATE)
+    if len(dated):  # converted once per distinct value: a history repeats a few periods over many accounts
+        codes, distinct = pd.factorize(cells[dated], use_na_sentinel=False)
+        moments = pd.Series([None if isinstance(v, dt.time) else v for v in distinct], dtype=object)
+        periods[dated] = _as_us(_wall_clock(pd.to_datetime(moments, errors="coerce", utc=True)))[codes]
+    serial = np.flatnonzero(kinds == NUMBER)  # Office.js sends date cells as serial numbers
+    if len(serial):
+        days = cells[serial].astype(float)
+        periods[serial] = _as_us(pd.Series(pd.to_datetime(np.where((days >= 1) & (days < 2958466), days, np.nan),
+                                                          unit="D", origin="1899-12-30")))
+    text = np.flatnonzero(kinds == TEXT)
+    if len(text):
+        stripped = list(map(str.strip, map(str, cells[text])))
+        codes, distinct = pd.factorize(np.asarray(stripped, dtype=object))
+        moments = pd.Series(distinct, dtype=object)
+        periods[text] = _as_us(_wall_clock(pd.to_datetime(moments, errors="coerce", format="mixed", utc=True)))[codes]
+    return periods
+
+
+def _as_us(moments: pd.Series) -> np.ndarray:
+    return moments.to_numpy(dtype="datetime64[us]")
+
+
+def _text_ranks(accounts: pd.Index, at: np.ndarray) -> np.ndarray:
+    """For positions ``at`` in ``accounts`` (all text), each account's rank in text order (the order sort_values gives)."""
+    present = np.unique(at)
+    order = np.argsort(accounts.to_numpy(dtype=object)[present], kind="stable")
+    rank = np.zeros(len(accounts), dtype=np.int64)
+    rank[present[order]] = np.arange(len(present))
+    return rank[at]
 
 
 def _wall_clock(moments: pd.Series) -> pd.Series:

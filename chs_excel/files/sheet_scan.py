@@ -8,32 +8,42 @@
   copy holding only the block under its header row (:func:`trimmed_sheet`), or refused.
 
 The XML is parsed as XML (expat, no DTDs or entities): attribute order, quoting, whitespace and
-namespace prefixes are free. Parsing every cell costs about 2 s per million cells, so cheap byte
-checks first rule out sheets that cannot hold anything of interest (no ``"e"`` attribute value,
-no formula, no ``hidden``, no cell reference beyond column Z or row 999,999).
+namespace prefixes are free. Parsing every cell costs about 2 s per million cells, so the sheet is
+first streamed once (inflated a chunk at a time, never held whole) through cheap byte searches
+(:func:`prescan`), and parsed only when they find something: a cell reference that can make the used
+range large (two or more column letters, or a row beyond Excel's last), or a marker of what calamine
+does not give (an ``"e"`` attribute value, a formula, ``hidden``).
 """
 from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from chs_excel.book.table import column_letter, column_number
 from chs_excel.cellvalues import CellError
-from chs_excel.files.ooxml import NS_MAIN, XML_DECLARATION, escape
+from chs_excel.files.ooxml import NS_MAIN, XML_DECLARATION, escape, part_blocks
 
 NO_SAVED_VALUE = "(formula with no saved value: open and save the workbook in Excel to calculate it)"
 
 # The most cells of one sheet handed to calamine (it holds them densely, ~32 bytes each, then Python
 # lists of them). 26 columns x 1,048,576 rows fits, so a sheet whose cell references have one letter
-# and at most six digits never needs the full parse for its size.
+# and a row Excel can have never needs the full parse for its size.
 MAX_CELLS = 28_000_000
 
-# A reference (any quoting/whitespace) with two or more column letters or a 7+ digit row: the only
-# cells that can make the used range larger than MAX_CELLS.
-_FAR = re.compile(rb"""r\s*=\s*["']\s*(?:[A-Z]{2}|[A-Z]*\d{7})""")
-_REF = re.compile(r"\s*([A-Za-z]{1,4})(\d{1,9})\s*$")
+CHUNK = 1 << 17  # compressed bytes inflated at a time (about 1 MB of XML: searched while in the CPU's cache)
+# In the folded XML (see _folded), the start of an r attribute that may put the used range far: two column letters
+# (either case: calamine reads both), or a row beyond 1,048,576, Excel's last (8+ digits, or 7 from 1,048,577).
+# Typical references fail it at their second or third character, which keeps the search fast.
+_FAR_HINT = re.compile(rb"""r="(?:(?P<letters>[A-Za-z]{2})|[A-Za-z]?(?=\d{7})"""
+                       rb"""(?:\d{8}|[2-9]|1[1-9]|10[5-9]|1049|1048[6-9]|10485[89]|104857[7-9]))""")
+# A letters hint is a reference only when letters are followed by digits and the closing quote (calamine refuses
+# anything else), so `xmlns:r="http://..."` or `operator="greaterThan"` is not one.
+_LETTERS_REF = re.compile(rb"""r="[A-Za-z]+(\d*)""")
+_LONGEST_CUT = 4096  # a reference cut by a chunk's end is carried over whole; one longer than this counts as far
+_REF = re.compile(r"\s*([A-Za-z]+)(\d+)\s*$")
 
 
 def _has_formula(data: bytes) -> bool:
@@ -45,6 +55,86 @@ def _has_formula(data: bytes) -> bool:
                 return True
             i = data.find(needle, i + 2)
     return False
+
+
+def sheet_chunks(package: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """The part's XML, inflated a chunk at a time (ISA-L where installed; the CRC is checked at the end)."""
+    return part_blocks(package, part, CHUNK)
+
+
+# Deletes XML whitespace (so `r = " AB1"` reads `r="AB1"`) and makes every quote `"`: one search then covers
+# both quotings.
+_SPACE = b" \t\r\n"
+_QUOTES = bytes.maketrans(b"'", b'"')
+
+
+class _FarSearch:
+    """Fed a sheet's XML chunk by chunk (whitespace deleted, quotes made `"`): has a cell or row reference appeared
+    that could put the used range beyond :data:`MAX_CELLS`? False positives only cost the full parse. A reference
+    cut by a chunk boundary is searched again with the next chunk (the bytes carried over hold it whole)."""
+
+    def __init__(self):
+        self.carry = b""
+
+    def feed(self, folded: bytes) -> bool:
+        text = self.carry + folded
+        self.carry = text[-16:]  # longer than any whole match of _FAR_HINT
+        for hint in _FAR_HINT.finditer(text):
+            if not hint.group("letters"):
+                return True
+            ref = _LETTERS_REF.match(text, hint.start())
+            if ref.end() == len(text):  # the text ends inside it: decided with the next chunk
+                if ref.end() - ref.start() > _LONGEST_CUT:
+                    return True
+                self.carry = text[ref.start():]
+                break
+            if ref.group(1) and text[ref.end()] == ord('"'):
+                return True
+        return False
+
+
+class _MarkerSearch:
+    """Fed a sheet's XML chunk by chunk, as it is and folded like :class:`_FarSearch`'s: may it hold an error cell,
+    a formula (saved value or not) or a hidden row?"""
+
+    def __init__(self):
+        self.carry = self.folded_carry = b""
+
+    def feed(self, raw: bytes, folded: bytes) -> bool:
+        text, folded = self.carry + raw, self.folded_carry + folded
+        self.carry, self.folded_carry = text[-8:], folded[-8:]  # longer than any marker
+        return b'"e"' in folded or b"hidden" in folded or _has_formula(text)
+
+
+def _folded(chunk: bytes) -> bytes:
+    return chunk.translate(_QUOTES, _SPACE)
+
+
+def far_reference(chunks: Iterable[bytes]) -> bool:
+    """True when a cell or row reference could put the used range beyond :data:`MAX_CELLS` (see :class:`_FarSearch`)."""
+    search = _FarSearch()
+    return any(search.feed(_folded(chunk)) for chunk in chunks)
+
+
+def has_markers(chunks: Iterable[bytes]) -> bool:
+    """True when the XML may hold an error cell, a formula (saved value or not) or a hidden row."""
+    search = _MarkerSearch()
+    return any(search.feed(chunk, _folded(chunk)) for chunk in chunks)
+
+
+def prescan(chunks: Iterable[bytes]) -> tuple[bool, bool]:
+    """:func:`far_reference` and :func:`has_markers` in one pass over the chunks (the XML is inflated once).
+
+    Returns (far, marked); ``marked`` may stay False when ``far`` is True (the full parse finds everything then).
+    """
+    far, marks = _FarSearch(), _MarkerSearch()
+    marked = False
+    for chunk in chunks:
+        folded = _folded(chunk)
+        marked = marked or marks.feed(chunk, folded)
+        if far.feed(folded):
+            return True, marked
+    return False, marked
 
 
 @dataclass
@@ -70,11 +160,6 @@ class SheetScan:
         last_col = self.spans[min(self.spans)][1]
         last_row = max(r for r, (first, _) in self.spans.items() if first <= last_col)
         return last_row, last_col
-
-
-def _needs_parse(data: bytes) -> bool:
-    return (b'"e"' in data or b"'e'" in data or b"hidden" in data or _has_formula(data)
-            or _FAR.search(data) is not None)
 
 
 def _parser() -> expat.XMLParserType:
@@ -103,14 +188,18 @@ def _position(ref: str | None, row: int, col: int) -> tuple[int, int]:
 
 
 def scan_sheet(data: bytes, force: bool = False) -> SheetScan:
-    """Errors, hidden rows and (when it could be large) the used range of one sheet's XML.
+    """Errors, hidden rows and (when it could be large, or ``force``) the used range of one sheet's XML.
 
     Raises ``ValueError``/``expat.ExpatError`` for XML that is not well formed.
     """
+    far, marked = (True, True) if force else prescan((data,))
+    return parse_sheet((data,), far) if far or marked else SheetScan()
+
+
+def parse_sheet(chunks: Iterable[bytes], extent: bool) -> SheetScan:
+    """Parse the XML (fed chunk by chunk) for errors and hidden rows; with ``extent`` also the used range,
+    each row's valued span and the merged ranges."""
     scan = SheetScan()
-    if not force and not _needs_parse(data):
-        return scan
-    extent = force or _FAR.search(data) is not None  # positions of every cell are needed only then
     names = _Names()
     errors, hidden, spans, merged = scan.errors, scan.hidden, scan.spans, scan.merged
     text: list[str] = []
@@ -186,21 +275,24 @@ def scan_sheet(data: bytes, force: bool = False) -> SheetScan:
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.Parse(data, True)
+    for chunk in chunks:
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
     scan.max_row, scan.max_col, scan.far_cell = max_row, max_col, far
     return scan
 
 
 def read_scan(package: zipfile.ZipFile, part: str) -> tuple[bytes, SheetScan]:
+    """The part's whole XML and its :func:`scan_sheet` (for tests; the reader streams the part, never holding it)."""
     data = package.read(part)
     return data, scan_sheet(data)
 
 
-def trimmed_sheet(data: bytes, last_row: int, last_col: int) -> bytes:
+def trimmed_sheet(data: bytes | Iterable[bytes], last_row: int, last_col: int) -> bytes:
     """A minimal worksheet XML holding only the values of cells in rows 1..last_row, columns 1..last_col.
 
-    Values, types and styles (for dates) are kept; formulas, formatting and everything else are not
-    needed to read values and are left out.
+    ``data``: the sheet's XML, whole or as chunks (:func:`sheet_chunks`). Values, types and styles (for
+    dates) are kept; formulas, formatting and everything else are not needed to read values and are left out.
     """
     names = _Names()
     out: list[str] = [f'{XML_DECLARATION}<worksheet xmlns="{NS_MAIN}"><sheetData>']
@@ -262,7 +354,9 @@ def trimmed_sheet(data: bytes, last_row: int, last_col: int) -> bytes:
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.Parse(data, True)
+    for chunk in ((data,) if isinstance(data, bytes) else data):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
     if state["open_row"]:
         out.append("</row>")
     out.append("</sheetData></worksheet>")

@@ -118,3 +118,103 @@ def test_data_issues_listing_is_capped_per_kind():
     last = frame.iloc[-1]
     assert last["Problem"] == f'... and 500 more rows like "blank Account ID" (rows {2 + MAX_ISSUES_PER_KIND} to {1501})'
     assert "F9" in frame["Cell"].tolist()
+
+
+SHEET = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+         b'<row r="1"><c r="A1" t="inlineStr"><is><t>Account ID</t></is></c></row>'
+         b'<row r="2" hidden="1"><c r="A2" t="e"><v>#N/A</v></c><c r="B2"><f>1/0</f></c></row>%s'
+         b'</sheetData></worksheet>')
+
+
+def test_a_far_reference_is_found_wherever_a_chunk_boundary_cuts_it():
+    from chs_excel.files.sheet_scan import far_reference
+    for far in (b'<c r="XFD5"><v>1</v></c>', b'<c r = \n "ab5"><v>1</v></c>', b"<c r='A1048577'/>",
+                b'<row r="4294967295"/>', b'<c r="' + b"A" * 70 + b'5"/>', b'<c r="' + b"A" * 5000 + b'5"/>'):
+        xml = SHEET % far
+        assert far_reference([xml])
+        for cut in range(1, len(xml)):
+            assert far_reference([xml[:cut], xml[cut:]]), (far, cut)
+    for near in (b'<c r="Z1048576"><v>1</v></c>', b'<row r="1048576">', b'<cfRule operator="greaterThan" r="x"/>',
+                 b'<dataValidation error="Enter a number between 1 and 10"/>', b'<c r="A2"/>'):
+        xml = SHEET % near
+        assert not any(far_reference([xml[:cut], xml[cut:]]) for cut in range(1, len(xml))), near
+
+
+def test_the_scan_fed_in_small_chunks_matches_the_scan_of_the_whole_xml():
+    from chs_excel.files.sheet_scan import has_markers, parse_sheet, prescan
+    xml = SHEET % b'<row r="9"><c r="C9" t="e"><v> #REF! </v></c></row><mergeCells><mergeCell ref="A5:B6"/></mergeCells>'
+    whole = scan_sheet(xml)
+    assert whole.errors == {(2, 1): "#N/A", (2, 2): NO_SAVED_VALUE, (9, 3): "#REF!"} and whole.hidden == [2]
+    for size in (1, 2, 3, 7, 64):
+        chunks = [xml[i:i + size] for i in range(0, len(xml), size)]
+        assert has_markers(chunks)
+        part = parse_sheet(chunks, True)
+        assert (part.errors, part.hidden, part.merged) == (whole.errors, whole.hidden, ["A5:B6"])
+        assert (part.max_row, part.max_col) == (9, 3)
+    plain = SHEET.split(b"<row r=\"2\"")[0] + b"</sheetData></worksheet>"
+    assert not any(has_markers([plain[:cut], plain[cut:]]) for cut in range(1, len(plain)))
+    for marker in (b'<c t="e"/>', b"<x:row hidden='1'/>", b"<c><f>1</f></c>", b"<c><x:f\n/></c>"):
+        xml = plain.replace(b"</sheetData>", marker + b"</sheetData>")
+        assert all(has_markers([xml[:cut], xml[cut:]]) for cut in range(1, len(xml))), marker
+        assert all(prescan([xml[:cut], xml[cut:]]) == (False, True) for cut in range(1, len(xml))), marker
+    assert prescan([plain]) == (False, False) and prescan([SHEET % b'<c r="AB7"/>'])[0]
+
+
+def test_hostile_references_never_reach_calamine_unbounded(tmp_path):
+    """Lower-case column letters, a 10-digit row and an overlong column are read by calamine too (with wrap-around):
+    each one would have asked it for terabytes. They are trimmed away or refused, in bounded memory."""
+    cases = {"lower": '<row r="70"><c r="xfd1048576"><v>7</v></c></row>',
+             "long": '<row r="70"><c r="AAAAAAAAAAAA70"><v>7</v></c></row>',
+             "row": '<row r="70"><c r="A4294967295"><v>7</v></c></row>'}
+    books = {key: edited(tmp_path, {ACCOUNTS: lambda x, far=far: add_row(x, far)}, f"{key}.xlsx") for key, far in cases.items()}
+    script = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+sys.path.insert(0, {str(ROOT)!r})
+from chs_excel.files.reader import FileBookReader
+from chs_excel.problems import BookError
+for path in sys.argv[1:]:
+    try:
+        with FileBookReader(path) as reader:
+            print(len(reader.read_table("Accounts").rows))
+    except BookError as exc:
+        print("refused:", exc)
+"""
+    done = subprocess.run([sys.executable, "-c", script, *map(str, books.values())], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lower, long, row = done.stdout.splitlines()
+    assert lower == long == "60"  # the template's 60 accounts; the far cell is outside the table
+    assert row.startswith("refused:") and "too large to read: its data runs to row 4,294,967,295" in row
+
+
+def test_malformed_xml_found_by_the_background_scan_is_reported_as_damage(tmp_path):
+    import pytest
+    from chs_excel.problems import BookError
+    book = edited(tmp_path, {ACCOUNTS: lambda x: add_row(x, '<row r="70"><c r="A70"><f>1+1</f><v>2</v></c></row>'
+                                                              '<row r="71"><c r="A71"></row>')})
+    with FileBookReader(book) as reader, pytest.raises(BookError, match=r'sheet "Accounts" of book.xlsx cannot be read '
+                                                                        r"\(the file is damaged: mismatched tag"):
+        reader.read_table("Accounts")
+
+
+def test_repeated_cells_share_one_object_and_keep_their_type():
+    import datetime as dt
+    from chs_excel.cellvalues import CellError
+    from chs_excel.files.reader import share_repeated_cells
+    n = 3000
+    grid = [["Segment", "Count", "Mixed", "Day", "Name"]]
+    grid += [["".join(["SM", "B"]), float(i % 3), "1" if i % 2 else float(i % 1 + 1), dt.date(2026, 1, 1 + i % 2),
+              f"name {i}"] for i in range(n)]
+    grid[7][0] = CellError("#N/A")  # errors are patched in after sharing; a grid holding one is left alone
+    before = [list(row) for row in grid]
+    share_repeated_cells(grid)
+    assert grid == before and all(type(a) is type(b) for r, s in zip(grid, before) for a, b in zip(r, s))
+    assert len({id(row[0]) for row in grid}) == n + 1  # the column with an error (CellError == its text): untouched
+    assert len({id(row[1]) for row in grid[1:]}) == n  # numbers: untouched
+    assert len({id(row[2]) for row in grid[1:]}) == n // 2 + 1  # text and numbers: untouched
+    assert len({id(row[3]) for row in grid[1:]}) == 2
+    assert len({id(row[4]) for row in grid}) == n + 1  # unique names: not worth a dictionary
+    grid[7][0] = "SMB"
+    share_repeated_cells(grid)
+    assert len({id(row[0]) for row in grid[1:]}) == 1 and grid[1][0] == "SMB"

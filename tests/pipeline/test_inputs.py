@@ -2,6 +2,7 @@
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import metric_row, simple_tables, table
 
@@ -123,3 +124,63 @@ def test_trend_without_history_sheet_or_rows():
         'Metrics!E2: trend metric "t" reads "Users" from the "Metric History" sheet, and the workbook has none']
     problems = read([["A1", "", "", "", "", 1, "Green"]], metrics=TREND, history=[["A1", dt.date(2026, 1, 1), "Other", 1]])[3]
     assert [str(p) for p in problems] == ['Metrics!E2: trend source "Users" has no rows in the "Column" column of Metric History']
+
+
+def test_history_repeated_periods_order_of_issues_and_far_dates():
+    """Per account and source the last row of a period counts; one-period issues come by source, then account ID as
+    text (so "A10" before "A9"), then period; a date outside pandas' nanosecond range (a typo) is still a date."""
+    history = [["A9", dt.date(2026, 10, 1), "Users", 1],
+               ["A9", dt.date(2026, 11, 1), "Users", 2],
+               ["A9", dt.date(2026, 11, 1), "Users", 3],        # the same period again: this row counts
+               ["A10", dt.date(2026, 11, 1), "Users", 4],       # one period only
+               ["A2", dt.date(1500, 1, 1), "Users", 5],         # a typo for 2015, but a date: the previous period
+               ["A2", dt.date(2026, 9, 1), "Users", 6],
+               ["A3", dt.date(3026, 1, 1), "Users", 7],         # after the as-of date: not used
+               ["A3", dt.datetime(2026, 2, 1, 12, 30), "Users", 8],
+               ["A1", 46296.0, "Users", 9]]                     # a serial number (2026-10-01): one period only
+    rows = [[a, "", "", "", "", 1, "Green"] for a in ("A1", "A2", "A3", "A9", "A10")]
+    data, _, issues, problems = read(rows, metrics=TREND, history=history)
+    assert problems == []
+    previous, latest = data.trends["Users"]
+    assert previous.to_dict() == pytest.approx({"A1": np.nan, "A2": 5.0, "A3": np.nan, "A9": 1.0, "A10": np.nan}, nan_ok=True)
+    assert latest.to_dict() == pytest.approx({"A1": 9.0, "A2": 6.0, "A3": 8.0, "A9": 3.0, "A10": 4.0})
+    assert list(previous.index) == list(latest.index) == ["A1", "A2", "A3", "A9", "A10"]
+    assert [(i.cell, i.problem) for i in issues] == [
+        ("Metric History!B10", 'only one period of "Users" on or before 2026-11-15: a trend needs two'),
+        ("Metric History!B5", 'only one period of "Users" on or before 2026-11-15: a trend needs two'),
+        ("Metric History!B9", 'only one period of "Users" on or before 2026-11-15: a trend needs two'),
+    ]
+
+
+def test_cells_of_every_kind_in_large_columns():
+    """The column-at-a-time checks give each bad cell's message at its row, wherever it sits in many rows."""
+    n = 5000
+    rows = [[f"A{i}", f" Name {i} ", "SMB", "Adopt", "CSM", float(i % 10), "Green"] for i in range(n)]
+    rows[10][5], rows[4000][5], rows[4999][5] = "n/a", CellError("#DIV/0!"), " 12 "
+    rows[20][0], rows[30][0], rows[40][0] = 1001.0, " A5 ", ""
+    rows[50][6], rows[60][6] = 3.0, dt.date(2026, 1, 1)
+    data, labels, issues, problems = read(rows)
+    assert problems == []
+    assert [(i.cell, i.problem) for i in issues] == [
+        ("Accounts!A42", "blank Account ID"),
+        ("Accounts!A32", 'Account ID "A5" already appears in row 7'),
+        ("Accounts!F12", "text in a number column"),
+        ("Accounts!F4002", "an Excel error (#DIV/0!) instead of a number"),
+        ("Accounts!G62", "not a label"),
+        ("Accounts!G52", "label not in the lab labels (Green, Red)"),
+    ]
+    assert len(data.accounts) == n - 2 and data.accounts.index[20] == "1001"
+    assert data.accounts.loc["A4999", "Num"] == 12.0 and np.isnan(data.accounts.loc["A10", "Num"])
+    assert data.accounts.loc["A50", "Label"] == "3" and pd.isna(data.accounts.loc["A60", "Label"])
+    assert labels.loc["A7", "Account name"] == "Name 7"
+
+
+def test_short_rows_read_as_blank():
+    tables = simple_tables(metrics=NUMBER_METRICS)
+    config = config_from_tables(tables)
+    from chs_excel.book.table import Table
+    tables[c.ACCOUNTS] = Table(c.ACCOUNTS, list(HEADER), [["A1", "x", "", "", "", 1, "Green"], ["A2", "y"]])
+    data, labels, issues, problems = scoring_input(tables, config, AS_OF)
+    assert problems == [] and issues == []
+    assert data.accounts["Num"].tolist()[0] == 1 and np.isnan(data.accounts["Num"].tolist()[1])
+    assert labels["Account name"].tolist() == ["x", "y"]
