@@ -225,7 +225,9 @@ def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | Non
     start = time.perf_counter()
     result = score(config, data)
     seconds["score"] = time.perf_counter() - start
-    return Prepared(config, day, tables, data, labels, rows, issues, result, seconds,
+    # Accounts and Metric History are in ``data`` now: their cells (a GiB at a million rows) need not live on
+    kept = {name: table for name, table in tables.items() if name not in (c.ACCOUNTS, c.HISTORY)}
+    return Prepared(config, day, kept, data, labels, rows, issues, result, seconds,
                     None if isinstance(source, dict) else source)
 
 
@@ -268,8 +270,9 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
     book = Path(book)
     target = Path(output) if output else book
     with refresh_lock(target), FileBookReader(book) as reader:  # one read-score-write of a file at a time
-        summary = refresh(reader, PackageBookWriter(book, target, backup=backup), config=config, as_of=as_of,
-                          progress=progress)
+        writer = PackageBookWriter(book, target, backup=backup)
+        writer.formula_free = reader.formula_free  # the sheets read whole and without formulas: not scanned again
+        summary = refresh(reader, writer, config=config, as_of=as_of, progress=progress)
     summary.written_to = target
     return summary
 

@@ -109,6 +109,8 @@ class FileBookReader:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        # parts read to their end (CRC checked) and found to hold no formula: the writer need not scan them again
+        self.formula_free: set[str] = set()
         self._package = open_package(self.path)
         try:
             self._parts = sheet_parts(self._package)
@@ -153,6 +155,8 @@ class FileBookReader:
         scan, pending = SheetScan(), None
         try:
             far, marked = prescan(sheet_chunks(self._package, part)) if part else (False, False)
+            if part and not far and not marked:
+                self.formula_free.add(part)
             if far:
                 scan = parse_sheet(sheet_chunks(self._package, part), True)  # the used range, before calamine
             elif marked:

@@ -122,6 +122,7 @@ class Plan:
         self.written: dict[str, bytes] = {}
         self.dropped: set[str] = set()
         self.removed_ids: set[str] = set()  # sheetIds of the sheets deleted
+        self.formula_free: set[str] = set()  # parts the reader inflated whole and found without formulas
         # chs-excel's Score History snapshots: no formulas of ours, never scanned or inflated unless replaced
         self.snapshot_parts = {s.part for s in self.sheets if s.part and SNAPSHOT_SHEET.match(s.name)}
 
@@ -395,6 +396,9 @@ class Plan:
         for sheet in self.sheets:
             if sheet.part in owned or not sheet.part or sheet.kind != "worksheet" or sheet.part in self.snapshot_parts:
                 continue
+            if sheet.part in self.formula_free:  # the input sheets, at a million rows: not inflated a second time
+                self.verified.add(sheet.part)
+                continue
             carry, encoding = None, "utf-8"
             try:
                 for block in chain(part_blocks(self.package, sheet.part), [b""]):  # b"": the end
@@ -469,6 +473,7 @@ class PackageBookWriter:
 
     def __init__(self, source: str | Path, target: str | Path, backup: bool = False):
         self.source, self.target, self.backup = Path(source), Path(target), backup
+        self.formula_free: set[str] = set()  # filled by the reader of the same file (see refresh_file)
         self.date1904 = False  # the workbook counts dates from 1904-01-01 (Mac Excel 2008 and older)
         if self.source.exists():  # refuse a package we cannot update (Strict, damaged) before any scoring
             with open_package(self.source) as package:
@@ -478,6 +483,7 @@ class PackageBookWriter:
         check_writable(self.target)
         with open_package(self.source) as package:
             plan = Plan(package, self.source.name)
+            plan.formula_free = self.formula_free
             plan.apply(sheets, remove)
             # The parts copied as they are must be whole: a bad CRC is a damaged file. Parts replaced or left out
             # are never copied, and those the plan read to their end have been checked already.
