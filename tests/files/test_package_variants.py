@@ -496,13 +496,18 @@ def test_a_copied_part_with_a_bad_checksum_is_refused(template, name):
     assert template.read_bytes() == before
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_a_sheet_past_the_zip64_limit_is_written_again_with_zip64(template, monkeypatch, fast):
+@pytest.fixture(params=[True, False], ids=["isal", "zlib"])
+def fast(request, monkeypatch):
+    """Each test twice: with ISA-L's deflate and inflate, and with zlib's (the fallback without isal)."""
     from chs_excel.files import ooxml
-    if not fast:
+    if not request.param:
         monkeypatch.setattr(ooxml, "_fast", None)
     elif ooxml._fast is None:
         pytest.skip("isal is not installed")
+    return request.param
+
+
+def test_a_sheet_past_the_zip64_limit_is_written_again_with_zip64(template, monkeypatch, fast):
     monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 40_000)  # what 4 GiB is to a real file
     refresh_file(template, as_of=AS_OF)
     monkeypatch.undo()
@@ -533,13 +538,8 @@ def test_parts_are_the_same_deflated_by_isal_or_zlib(template_file, tmp_path, mo
     assert books[0] == books[1]
 
 
-@pytest.mark.parametrize("fast", [True, False])
 def test_damaged_deflate_data_is_found_while_streaming(tmp_path, monkeypatch, fast):
     from chs_excel.files import ooxml
-    if not fast:
-        monkeypatch.setattr(ooxml, "_fast", None)
-    elif ooxml._fast is None:
-        pytest.skip("isal is not installed")
     path = tmp_path / "z.zip"
     payload = bytes(range(256)) * 4000
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
