@@ -78,10 +78,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         book = write_template(work / "demo.xlsx")
-        refresh_file(book, as_of=dt.date(2026, 10, 15))  # an earlier snapshot, so Scores shows changes
+        refresh_file(book, as_of=dt.date(2026, 9, 15))   # earlier snapshots: Score History lists three,
+        refresh_file(book, as_of=dt.date(2026, 10, 15))  # and Scores shows changes
         refresh_file(book)
         for sheet in SHEETS:
-            size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40}}.get(sheet, {})
+            size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40},
+                    "Score History": {"rows": 12, "columns": 9}}.get(sheet, {})
             print(render(book, sheet, out, work, **size))
 
 

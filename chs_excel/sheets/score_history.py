@@ -34,8 +34,8 @@ def index_sheet(config: HealthConfig, rows: list[dict], note: str) -> OutputShee
     """The visible Score History sheet: one row per snapshot kept, newest first."""
     frame = pd.DataFrame(rows, columns=history.INDEX_COLUMNS)
     frame = frame.sort_values(history.DATE, ascending=False, kind="stable").reset_index(drop=True)
-    notes = [["Each snapshot's scores, account by account, are on its own hidden sheet (right-click a sheet tab > "
-              "Unhide). A second refresh on the same date replaces that date's snapshot."]]
+    notes = [["Each snapshot's scores, account by account, are on its own hidden sheet:"],
+             ["right-click a sheet tab > Unhide. A second refresh on the same date replaces that date's snapshot."]]
     if note:
         notes.append([note])
     # the header stays on row 1 (notes below the table) so that the next refresh reads this sheet as a table
