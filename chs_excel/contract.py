@@ -51,7 +51,8 @@ DATA_ISSUES = "Data Issues"
 INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY)
 OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)  # written by every refresh
 OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION,)  # every sheet chs-excel writes (Validation on request)
-SNAPSHOT_SHEET = re.compile(r"^\s*score history \d{4}-\d{2}-\d{2}\s*$", re.I)  # one hidden sheet per snapshot
+# one hidden sheet per Score History snapshot, "Score History 2026-11-27" (the group: its as-of date)
+SNAPSHOT_SHEET = re.compile(rf"^\s*{re.escape(SCORE_HISTORY)} (\d{{4}}-\d{{2}}-\d{{2}})\s*$", re.I)
 
 
 def owned_sheet(name: str) -> bool:

@@ -16,7 +16,6 @@ first, then the oldest month-ends), never the new snapshot or the one before it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +33,6 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
 ROW_BUDGET = 4 * (EXCEL_MAX_ROWS - 1)  # snapshot rows kept in all: four full sheets' worth
 SHEET_PREFIX = c.SCORE_HISTORY + " "
-_SHEET_NAME = re.compile(rf"^{re.escape(SHEET_PREFIX)}(\d{{4}}-\d{{2}}-\d{{2}})$", re.I)
 
 # The index sheet's columns (one row per snapshot kept)
 SHEET, ACCOUNTS, AVERAGE, NO_SCORE = "Snapshot sheet", "Accounts", "Average", "No score"
@@ -48,7 +46,7 @@ def sheet_name(day: dt.date) -> str:
 
 def sheet_day(name: str) -> dt.date | None:
     """The as-of date of a snapshot sheet's name, or None for any other sheet."""
-    m = _SHEET_NAME.match(name.strip())
+    m = c.SNAPSHOT_SHEET.match(name)
     if not m:
         return None
     try:
@@ -111,18 +109,25 @@ def _numeric(frame: pd.DataFrame, keep_text: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
+def _frame(table: SheetTable, dates: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A table's named columns: Account ID and Band as trimmed text, ``dates`` as dates, the rest as numbers."""
+    columns = [h for h in table.header if h]
+    frame = pd.DataFrame([row[:len(columns)] for row in table.rows], columns=columns, dtype=object)
+    for col in dates:
+        frame[col] = frame[col].map(_day)
+    frame[ACCOUNT] = frame[ACCOUNT].map(lambda v: "" if v is None else str(v).strip())
+    if BAND in frame:
+        frame[BAND] = frame[BAND].map(lambda v: v.strip() if isinstance(v, str) else "")
+    return _numeric(frame, (ACCOUNT, BAND, *dates))
+
+
 def read_snapshot(table: SheetTable | None) -> pd.DataFrame:
     """A snapshot sheet as a frame indexed by account (rows without an account are dropped; a later row for
     the same account wins, as a second refresh on the same date would have written it)."""
     if table is None or table.find(ACCOUNT) is None:
         return pd.DataFrame(columns=[OVERALL, BAND]).rename_axis(ACCOUNT)
-    columns = [h for h in table.header if h]
-    frame = pd.DataFrame([row[:len(columns)] for row in table.rows], columns=columns, dtype=object)
-    frame[ACCOUNT] = frame[ACCOUNT].map(lambda v: "" if v is None else str(v).strip())
-    frame = frame[frame[ACCOUNT] != ""].drop_duplicates(ACCOUNT, keep="last")
-    if BAND in frame:
-        frame[BAND] = frame[BAND].map(lambda v: v.strip() if isinstance(v, str) else "")
-    return _numeric(frame, (ACCOUNT, BAND)).set_index(ACCOUNT)
+    frame = _frame(table)
+    return frame[frame[ACCOUNT] != ""].drop_duplicates(ACCOUNT, keep="last").set_index(ACCOUNT)
 
 
 def is_legacy(table: SheetTable | None) -> bool:
@@ -132,13 +137,10 @@ def is_legacy(table: SheetTable | None) -> bool:
 
 def read_legacy(table: SheetTable) -> dict[dt.date, pd.DataFrame]:
     """The snapshots of a Score History sheet in the old layout, by date, each as :func:`read_snapshot` gives it."""
-    columns = [h for h in table.header if h]
-    frame = pd.DataFrame([row[:len(columns)] for row in table.rows], columns=columns, dtype=object)
-    frame[DATE] = frame[DATE].map(_day)
-    frame[ACCOUNT] = frame[ACCOUNT].map(lambda v: "" if v is None else str(v).strip())
+    frame = _frame(table, dates=(DATE,))
+    if BAND not in frame:
+        frame[BAND] = ""
     frame = frame[frame[DATE].notna() & (frame[ACCOUNT] != "")]
-    frame[BAND] = frame[BAND].map(lambda v: v.strip() if isinstance(v, str) else "") if BAND in frame else ""
-    frame = _numeric(frame, (DATE, ACCOUNT, BAND))
     return {day: rows.drop(columns=[DATE]).drop_duplicates(ACCOUNT, keep="last").set_index(ACCOUNT)
             for day, rows in frame.groupby(DATE, sort=True)}
 

@@ -123,6 +123,7 @@ class Plan:
         self.dropped: set[str] = set()
         self.removed_ids: set[str] = set()  # sheetIds of the sheets deleted
         self.formula_free: set[str] = set()  # parts the reader inflated whole and found without formulas
+        self.verified: set[str] = set()  # parts read to their end here (CRC checked): see _referenced_elsewhere
         # chs-excel's Score History snapshots: no formulas of ours, never scanned or inflated unless replaced
         self.snapshot_parts = {s.part for s in self.sheets if s.part and SNAPSHOT_SHEET.match(s.name)}
 
@@ -383,7 +384,6 @@ class Plan:
         Every other worksheet is streamed in blocks; a block is searched for formulas only if it holds the end
         of one and (when the names can be searched for as bytes) one of the names. A part read to its end has had
         its CRC checked: it is listed in ``self.verified``, so that the writer need not inflate it again."""
-        self.verified: set[str] = set()
         targets = list(names) + [s.name for s in self.sheets if s.part in owned]
         pattern = _sheet_reference(targets)
         root = self.opc.workbook_root()
@@ -489,7 +489,7 @@ class PackageBookWriter:
             # are never copied, and those the plan read to their end have been checked already.
             # Score History's old snapshots are copied unread (a refresh must not slow down as history grows): a
             # damaged one stays as damaged as it was, and the backtest, which reads them, says so.
-            checked = set(plan.written) | plan.dropped | getattr(plan, "verified", set()) | plan.snapshot_parts
+            checked = set(plan.written) | plan.dropped | plan.verified | plan.snapshot_parts
             for info in package.infolist():
                 if info.filename in checked:
                     continue

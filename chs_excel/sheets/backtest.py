@@ -78,13 +78,14 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                    past: history.Past, days: int = 90) -> Backtest:
     """The Validation sheet and headline figures: the scores (today's, or Score History's from ``days`` before
     each outcome when it has them) against the Outcomes sheet."""
-    history_frame = past.all()
     history_metrics = False
     overall_now, _ = shown_overall(config, result)
     categories_now = pd.DataFrame({cat.name: rounded(result.category_scores[cat.name]) for cat in config.categories},
                                   index=overall_now.index)
     outcomes, issues = outcomes_frame(config, overall_now.index)
     dated = outcomes["date"].notna() if len(outcomes) else pd.Series(dtype=bool)
+    # every snapshot is read only when an outcome has a date to look back from
+    history_frame = past.all() if dated.any() else history.long_frame({})
     use_history = bool(len(history_frame)) and bool(dated.any())
     if use_history:
         picked = bt.scores_before_outcome(history_frame, outcomes["date"], days)
