@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
+from chs_excel.book.form import PageSetup
 from chs_excel.core.bands import band_labels
 
 
@@ -165,6 +166,8 @@ class OutputSheet:
     postscript: list[list] = field(default_factory=list)  # rows after the table, one blank row between
     row_styles: dict[int, str] = field(default_factory=dict)  # Excel row -> "title" or "header" (preamble/postscript)
     hidden: bool = False  # a sheet the workbook keeps out of sight (Score History's snapshots)
+    wrap: tuple[str, ...] = ()  # columns whose long text wraps (top-aligned) instead of running under the next
+    page: PageSetup | None = None  # how it prints (None: the spreadsheet program's defaults)
 
     @property
     def header_row(self) -> int:
