@@ -1,4 +1,4 @@
-"""The ``chs-excel`` command: refresh, validate, gap, backtest, template, init, demo, addin, lite.
+"""The ``chs-excel`` command: refresh, validate, gap, backtest, export, template, init, demo, addin, lite.
 
 Every command that scores goes through :mod:`chs_excel.pipeline` (``--as-of`` is handed to it as given).
 Exit codes: 0 fine, 1 config or data errors (or a workbook that cannot be
@@ -18,6 +18,7 @@ from chs_excel.contract import GAP as GAP_SHEET
 from chs_excel.contract import VALIDATION
 from chs_excel.problems import BookError, ConfigError
 from chs_excel.pipeline import backtest_file, refresh_file, validate_file
+from chs_excel.sheets.gap import benchmark_advice
 
 STEPS = ("reading", "scoring", "writing", "done")
 ADDIN_STEPS = """Next steps (desktop Excel on Windows or Mac, Python with chs-excel installed):
@@ -67,8 +68,11 @@ def gap_table(summary, top: int) -> str:
     lines = [f"As of {summary.as_of.isoformat()}: {counts['below']} account(s) below their benchmark, "
              f"{counts['at_or_above']} at or above, {counts['no_benchmark']} with no benchmark, "
              f"{counts['no_score']} without a score."]
+    advice = benchmark_advice(counts)
+    if advice:
+        lines.append(advice)
     if gap.empty:
-        return lines[0]
+        return "\n".join(lines)
     cells = [[("" if v is None or v != v else f"{v:g}" if isinstance(v, float) else str(v)) for v in row]
              for row in gap[list(GAP_COLUMNS)].itertuples(index=False)]
     widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(GAP_COLUMNS)]
@@ -108,6 +112,22 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--days", type=int, default=90, help="use scores from at least this many days before each outcome")
     b.add_argument("--as-of", type=_date)
     b.add_argument("--config", type=Path)
+    x = sub.add_parser("export", help="write the scores as CSV or JSON for a CRM import (the workbook is not changed)")
+    x.add_argument("book", type=Path)
+    x.add_argument("--format", choices=("csv", "json"), required=True, help="csv (UTF-8 with BOM, for Excel and "
+                   "import wizards) or json (schemas/crm_export.schema.json)")
+    x.add_argument("--output", "-o", help="the file to write, - for standard output "
+                   "(default: BOOK-health-YYYY-MM-DD.csv/.json beside BOOK, the as-of date)")
+    x.add_argument("--as-of", type=_date)
+    x.add_argument("--config", type=Path)
+    rv = sub.add_parser("review", help="refresh BOOK with an account on the Account Review page; optionally a PDF")
+    rv.add_argument("book", type=Path)
+    who = rv.add_mutually_exclusive_group(required=True)
+    who.add_argument("--account", metavar="ID", help="the Account ID the page shows")
+    who.add_argument("--all", action="store_true", help="with --pdf: one page per account")
+    rv.add_argument("--pdf", type=Path, metavar="PATH", help="also write the page(s) to this PDF (needs LibreOffice)")
+    rv.add_argument("--as-of", type=_date)
+    rv.add_argument("--config", type=Path)
     t = sub.add_parser("template", help="write a new workbook with the example scorecard")
     t.add_argument("path", type=Path)
     t.add_argument("--force", action="store_true", help="replace PATH if it exists (default: refuse)")
@@ -130,6 +150,39 @@ def parser() -> argparse.ArgumentParser:
     lt = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
     lt.add_argument("folder", type=Path, nargs="?", default=Path("chs-excel-lite"))
     return p
+
+
+def _review(args, config) -> int:
+    """``chs-excel review``: refresh with the account chosen, say where the page is, write the PDF if asked."""
+    from chs_excel.contract import ACCOUNT_REVIEW
+    from chs_excel.review_pdf import LibreOfficeMissing, write_pdf
+    from chs_excel.sheets.review import UnknownAccount
+
+    if args.all and not args.pdf:
+        print("chs-excel: --all needs --pdf PATH (the workbook holds one page, for the account chosen on it)",
+              file=sys.stderr)
+        return 2
+    try:
+        summary = refresh_file(args.book, config=config, as_of=args.as_of, review_account=args.account)
+    except UnknownAccount as exc:
+        print(f"chs-excel: {exc}. Nothing was written.", file=sys.stderr)
+        return 1
+    report = summary.report
+    page = next(sheet for sheet in report.sheets if sheet.name == ACCOUNT_REVIEW)
+    shown = page.cells["C3"].value
+    print(f"Wrote {args.book}: the '{ACCOUNT_REVIEW}' sheet shows {shown} (choose another account in its cell C3).")
+    if not args.pdf:
+        return 0
+    scores = report.sheets[0].frame
+    accounts = [str(a) for a in scores["Account ID"]] if args.all else [shown]
+    pages = [report.review_page(account, f"Review {k + 1}") for k, account in enumerate(accounts)]
+    try:
+        count = write_pdf(args.book, pages, args.pdf)
+    except LibreOfficeMissing as exc:
+        print(f"chs-excel: {exc} (the workbook was written; only the PDF is missing)", file=sys.stderr)
+        return 1
+    print(f"Wrote {args.pdf}: {count} page(s), " + ("one per account." if args.all else f"account {shown}."))
+    return 0
 
 
 def _template_file() -> Path | None:
@@ -189,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(result.lines()))
             print(f"Wrote the '{VALIDATION}' sheet of {args.book}")
             return 0
+        if args.command == "export":
+            from chs_excel.export import export_file
+            done = export_file(args.book, args.format, args.output, config=config, as_of=args.as_of)
+            print(done.line(), file=sys.stderr if done.written_to is None else sys.stdout)  # stdout holds the data
+            return 0
+        if args.command == "review":
+            return _review(args, config)
         if args.command == "validate":
             summary = validate_file(args.book, config=config, as_of=args.as_of)
             print(f"{args.book.name}: the configuration is valid; {summary.accounts} accounts can be scored.")

@@ -47,9 +47,12 @@ GAP = "Benchmark Gap"
 DISTRIBUTION = "Distribution"
 SCORE_HISTORY = "Score History"
 DATA_ISSUES = "Data Issues"
+ACCOUNT_REVIEW = "Account Review"  # one printable page about the account chosen on it
+RULES = "Rules"  # optional: no sheet means no rules
 
-INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY)
-OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES)  # written by every refresh
+INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY,
+                RULES)
+OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES, ACCOUNT_REVIEW)  # written by every refresh
 OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION,)  # every sheet chs-excel writes (Validation on request)
 # one hidden sheet per Score History snapshot, "Score History 2026-11-27" (the group: its as-of date)
 SNAPSHOT_SHEET = re.compile(rf"^\s*{re.escape(SCORE_HISTORY)} (\d{{4}}-\d{{2}}-\d{{2}})\s*$", re.I)
@@ -79,6 +82,11 @@ METRIC_COLUMNS = (
     Column("Red below", "red_below", False, "optional own band: scores below this are Red"),
     Column("Amber below", "amber_below", False, "optional own band: scores below this (and not Red) are Amber"),
     Column("Description", "description", False, "Free text for your team"),
+    # after Description, so ranges written before they existed (Metrics!A1:S8) still read every other column
+    Column("Stale after (days)", "stale_after", False, "optional: data older than this many days (before the as-of "
+                                                       "date) counts as missing"),
+    Column("Date column", "date_column", False, "with Stale after: the Accounts column holding the date the source was "
+                                                "last updated (blank for a trend: its latest Metric History period)"),
 )
 
 CATEGORY_COLUMNS = (
@@ -138,6 +146,19 @@ OUTCOME_COLUMNS = (
     Column("Outcome", "outcome", True, "churned, renewed or expanded"),
     Column("Outcome date", "date", False, "When it happened (the backtest then uses a score from before it)"),
 )
+
+RULE_COLUMNS = (
+    Column("Rule", "name", True, "Name shown on Scores when the rule fires, e.g. 'CSM sentiment Red caps overall at Red'"),
+    Column("When", "when", True, "Overall, a category, a metric, or a column of Accounts"),
+    Column("Is", "compare", True, "<, <=, >, >=, = or <>"),
+    Column("Value", "value", True, "A number, or a band (Red, Amber, Green) for a score; a number or text for a column"),
+    Column("Effect", "effect", True, "cap score, cap band or set band (of the overall score)"),
+    Column("To", "to", True, "cap score: a score 1-100; cap band: Red or Amber; set band: Red, Amber or Green"),
+    Column("Description", "description", False, "Free text for your team"),
+)
+COMPARISONS = ("<", "<=", ">", ">=", "=", "<>")
+RULE_EFFECTS = ("cap score", "cap band", "set band")
+OVERALL = "Overall"  # the word a rule's When uses for the overall score
 
 ACCOUNT_ID = "Account ID"
 ACCOUNT_COLUMNS = ("Account ID", "Account name", "Segment", "Stage", "CSM")

@@ -23,7 +23,7 @@ from chs_excel.problems import BookError
 from chs_excel.demo.template import ACCOUNTS_SHEET_SETTING, AS_OF, INSTRUCTIONS, METRICS, example_sheets
 
 INIT_SHEETS = (c.INSTRUCTIONS, c.SETTINGS, c.CATEGORIES, c.METRICS, c.ACCOUNTS, c.HISTORY, c.OVERRIDES, c.BENCHMARKS,
-               c.PLAYBOOKS)
+               c.PLAYBOOKS, c.RULES)
 SUFFIXES = (".xlsx", ".xlsm")
 STYLES = {"title": "title", "heading": "header"}
 

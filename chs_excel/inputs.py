@@ -21,7 +21,7 @@ from chs_excel import contract as c
 from chs_excel.book.table import Table
 from chs_excel.cellvalues import EXCEL_ERRORS, CellError
 from chs_excel.config import HealthConfig
-from chs_excel.core.engine import ScoringInput
+from chs_excel.core.engine import ScoringInput, SourceDates
 from chs_excel.problems import DataIssue, Problem, show_value
 
 # Kinds of raw cell, found in one pass per column.
@@ -252,7 +252,37 @@ def _source_problems(table: Table, config: HealthConfig) -> list[Problem]:
                 cells = " and ".join(table.header_cell(j) for j in hits)
                 problems.append(Problem(where, f'source column "{name}" appears more than once on the Accounts sheet ({cells}); '
                                                f"rename one so it is clear which to use"))
+    for name, where, what in _other_columns(config):
+        if not seen.get(name.strip().casefold()):
+            problems.append(Problem(where, f'{what} "{name}" is not a column of the Accounts sheet '
+                                           f"(its header row {table.header_row} has: {', '.join(h for h in table.header if h)})"))
     return problems
+
+
+def _other_columns(config: HealthConfig) -> list[tuple[str, str, str]]:
+    """Accounts columns read besides the metric sources: (name, where it is named, what names it).
+
+    The metrics' date columns (Stale after) and the columns the rules' When names.
+    """
+    named = [(m.date_column, m.date_column_location, "date column") for m in config.metrics
+             if m.date_column and m.stale_after is not None]
+    return named + [(r.when, r.when_location, "rule column") for r in config.rules if r.kind == "column"]
+
+
+class _DateCells:
+    """Where each scored account's date cell is (``Accounts!M5``) and what it holds, without keeping the table."""
+
+    def __init__(self, sheet: str, column_cell: str, excel_rows: np.ndarray, raw: np.ndarray):
+        self.sheet = sheet
+        self.prefix = column_cell.rstrip("0123456789")  # "Accounts!M"
+        self.excel_rows = excel_rows
+        self.raw = raw
+
+    def cell(self, position: int) -> str:
+        return f"{self.prefix}{int(self.excel_rows[position])}"
+
+    def value(self, position: int):
+        return self.raw[position]
 
 
 def accounts_frame(table: Table, config: HealthConfig, rows: AccountRows | None = None
@@ -306,6 +336,12 @@ def accounts_frame(table: Table, config: HealthConfig, rows: AccountRows | None 
                 issues.append(_issue(table, i, j, table.rows[i][j], "not a label" if ks[i] != ERROR else reason(ERROR, table.rows[i][j]),
                                      "left the metric out for this account"))
         source[name] = values
+    for rule in config.rules:  # the Accounts columns rules compare: numbers or text, as the rule's Value is
+        if rule.kind != "column" or rule.when in source:
+            continue
+        cells = _column(table, table.find(rule.when))
+        source[rule.when] = _numbers(cells)[0] if not isinstance(rule.value, str) else \
+            np.where(_is_str(cells), cells, None)
     index = pd.Index(ids[keep], name=c.ACCOUNT_ID)
     frame = pd.DataFrame({name: v[keep] for name, v in source.items()}, index=index)
     labels = {}
@@ -316,6 +352,27 @@ def accounts_frame(table: Table, config: HealthConfig, rows: AccountRows | None 
     issues += layout_issues(table, "scored like any other row (delete the row to leave the account out)")
     issues += _unknown_label_issues(table, config, frame, np.flatnonzero(keep))
     return frame, descriptive, issues, []
+
+
+def source_dates(table: Table, config: HealthConfig, rows: AccountRows) -> dict[str, SourceDates]:
+    """For each metric with Stale after and a Date column: the date of each scored account, and where it is.
+
+    Dates, date text and serial numbers are read; a blank or any other cell is NaT (the engine says so).
+    """
+    kept = np.flatnonzero(rows.scored)
+    read: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    dates = {}
+    for m in config.metrics:
+        if m.stale_after is None or not m.date_column:
+            continue
+        j = table.find(m.date_column)
+        if j not in read:  # metrics sharing a date column read it once
+            cells = _column(table, j)[kept]
+            read[j] = (_periods(cells), cells)
+        days, cells = read[j]
+        where = _DateCells(table.sheet, table.header_cell(j), table.header_row + 1 + kept, cells)
+        dates[m.name] = SourceDates(days, table.sheet, table.header[j], where.cell, where.value)
+    return dates
 
 
 def layout_issues(table: Table | None, hidden_action: str) -> list[DataIssue]:
@@ -351,9 +408,14 @@ def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFram
     return issues
 
 
-def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index, as_of: dt.date
+def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index, as_of: dt.date,
+                   dates: dict[str, SourceDates] | None = None
                    ) -> tuple[dict[str, tuple[pd.Series, pd.Series]], list[DataIssue], list[Problem]]:
-    """For each trend source: the previous and the latest period's value per account, at or before ``as_of``."""
+    """For each trend source: the previous and the latest period's value per account, at or before ``as_of``.
+
+    ``dates``: filled, for each trend metric with Stale after and no Date column, with the period of the
+    latest row used per account (where that row's Period cell is), for the engine's stale check.
+    """
     _, trend_sources = _columns_used(config)
     if not trend_sources:
         return {}, [], []
@@ -426,12 +488,36 @@ def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index
             series = pd.Series(value, index=unique, name="value")
             pair.append(series if unique is accounts else series.reindex(accounts))
         trends[name] = tuple(pair)
+    if dates is not None:
+        dates.update(_latest_periods(table, config, wanted, keys, rows, col, acc, latest_at, periods, unique, accounts))
     present = {keys[k] for k in np.unique(column[used])}
     # An empty history sheet (a new workbook: nothing recorded yet) leaves the trend metrics without data; rows that
     # never name a trend source are a typo in Source, a config error.
     problems = [Problem(m.source_location, f'trend source "{m.source}" has no rows in the "Column" column of {c.HISTORY}')
                 for m in trend_metrics if n and m.source.strip().casefold() not in present]
     return trends, issues, problems
+
+
+def _latest_periods(table: Table, config: HealthConfig, wanted: dict[str, str], keys: list[str], rows: np.ndarray,
+                    col: np.ndarray, acc: np.ndarray, latest_at: np.ndarray, periods: np.ndarray, unique: pd.Index,
+                    accounts: pd.Index) -> dict[str, SourceDates]:
+    """The period of the latest Metric History row used per account, for trend metrics dated by their history."""
+    dated = [m for m in config.metrics if m.measure == "trend" and m.stale_after is not None and not m.date_column]
+    out = {}
+    p_j = table.find("Period")
+    for m in dated:
+        code = keys.index(m.source.strip().casefold())
+        at = latest_at[col[latest_at] == code]
+        row = np.full(len(unique), -1, dtype=np.int64)
+        row[acc[at]] = rows[at]
+        if unique is not accounts:
+            row = pd.Series(row, index=unique).reindex(accounts).to_numpy()
+        day = np.full(len(row), np.datetime64("NaT"), dtype="datetime64[us]")
+        day[row >= 0] = periods[row[row >= 0]]
+        where = _DateCells(table.sheet, table.header_cell(p_j), table.header_row + 1 + row, np.full(len(row), None))
+        # An account without a latest row has no trend score, so the engine never asks where its date is.
+        out[m.name] = SourceDates(day, table.sheet, table.header[p_j], where.cell, where.value)
+    return out
 
 
 def _key_codes(cells: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -500,5 +586,6 @@ def scoring_input(tables: dict[str, Table], config: HealthConfig, as_of: dt.date
     frame, descriptive, issues, problems = accounts_frame(tables[c.ACCOUNTS], config, rows)
     if problems:
         return ScoringInput(frame, as_of), descriptive, issues, problems
-    trends, history_issues, problems = history_trends(tables.get(c.HISTORY), config, frame.index, as_of)
-    return ScoringInput(frame, as_of, trends), descriptive, issues + history_issues, problems
+    dates = source_dates(tables[c.ACCOUNTS], config, rows or account_rows(tables[c.ACCOUNTS]))
+    trends, history_issues, problems = history_trends(tables.get(c.HISTORY), config, frame.index, as_of, dates)
+    return ScoringInput(frame, as_of, trends, dates), descriptive, issues + history_issues, problems

@@ -46,7 +46,9 @@ class RefreshSummary:
                + (f", {self.no_score} without a score (insufficient data)" if self.no_score else "") + "."]
         if self.report is not None:
             gap = self.report.summary
-            out.append(f"{gap.get('below', 0)} account(s) below their benchmark: see the '{c.GAP}' sheet.")
+            from chs_excel.sheets.gap import benchmark_advice  # what to add when no account has a benchmark
+            out.append(benchmark_advice(gap) or
+                       f"{gap.get('below', 0)} account(s) below their benchmark: see the '{c.GAP}' sheet.")
             if self.report.skew_warning:
                 out.append(self.report.skew_warning)
             if self.report.history_note:
@@ -153,6 +155,8 @@ class Prepared:
     result: ScoreResult
     seconds: dict[str, float] = field(default_factory=dict)
     reader: BookReader | None = None  # still open: Score History's snapshots are read from it on demand
+    # the accounts sheet's (name, header row, first column, header): where the Account Review page looks values up
+    accounts_layout: tuple | None = None
 
     # Worked out on first use: a worksheet function called once per row needs neither.
     @cached_property
@@ -213,6 +217,8 @@ def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | Non
             raise ConfigError(problems)
     day = resolve_as_of(config, as_of)
     rows = account_rows(tables[c.ACCOUNTS]) if c.ACCOUNTS in tables else None
+    accounts = tables.get(c.ACCOUNTS)
+    layout = (accounts.sheet, accounts.header_row, accounts.first_col, list(accounts.header)) if accounts else None
     data, labels, issues, problems = scoring_input(tables, config, day, rows)
     outside = excel_date_problem(day, date1904=date1904) if date1904 is not None else None
     if outside:  # the workbook's own date system (1904 starts four years later) cannot hold the snapshot date
@@ -220,6 +226,8 @@ def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | Non
         problems = problems + [Problem(where, f"the as-of date {outside}")]
     if problems:
         raise ConfigError(problems)
+    from chs_excel.analysis.unscored import unscored_issues  # readable cells that still leave a metric unscored
+    issues = issues + unscored_issues(config, data, tables, rows)
     seconds["read"] = time.perf_counter() - start
     progress("scoring")
     start = time.perf_counter()
@@ -228,21 +236,29 @@ def prepare(source: BookReader | dict[str, Table], *, config: HealthConfig | Non
     # Accounts and Metric History are in ``data`` now: their cells (a GiB at a million rows) need not live on
     kept = {name: table for name, table in tables.items() if name not in (c.ACCOUNTS, c.HISTORY)}
     return Prepared(config, day, kept, data, labels, rows, issues, result, seconds,
-                    None if isinstance(source, dict) else source)
+                    None if isinstance(source, dict) else source, layout)
 
 
 def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
-            as_of: dt.date | None = None, progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
+            as_of: dt.date | None = None, progress: Callable[[str], None] = lambda step: None,
+            review_account: str | None = None) -> RefreshSummary:
     """Read, validate, score and (unless ``writer`` is None) write Scores and Data Issues.
 
-    Raises :class:`ConfigError` listing every config problem; nothing is written then.
+    ``review_account``: the account the Account Review page shows (default: the one chosen on the page, else the
+    lowest-scored). Raises :class:`ConfigError` listing every config problem, and
+    :class:`~chs_excel.sheets.review.UnknownAccount` for a ``review_account`` that is not an account; nothing
+    is written then.
     """
+    from chs_excel.sheets.review import find_account, read_selection, review_inputs
+
     prepared = prepare(reader, config=config, as_of=as_of, date1904=getattr(writer, "date1904", False),
                        progress=progress)
     seconds = prepared.seconds
     start = time.perf_counter()
+    selected = find_account(review_account, prepared.result.overall.index) if review_account is not None \
+        else read_selection(reader)  # the person's choice on the page survives the refresh
     report = build_report(prepared.config, prepared.result, prepared.labels, prepared.issues, prepared.as_of,
-                          prepared.history)
+                          prepared.history, review=review_inputs(prepared, selected))
     seconds["report"] = time.perf_counter() - start
     result = prepared.result
     summary = RefreshSummary(len(result.overall), report.bands, int(result.overall.isna().sum()), prepared.issues,
@@ -258,7 +274,8 @@ def refresh(reader: BookReader, writer: BookWriter | None, *, config: HealthConf
 
 def refresh_file(book: str | Path, output: str | Path | None = None, *, config: HealthConfig | None = None,
                  as_of: dt.date | None = None, backup: bool = False,
-                 progress: Callable[[str], None] = lambda step: None) -> RefreshSummary:
+                 progress: Callable[[str], None] = lambda step: None,
+                 review_account: str | None = None) -> RefreshSummary:
     """Refresh a workbook file in place (or into ``output``), replacing only chs-excel's own sheets.
 
     Everything else in the file is carried over byte for byte (see :mod:`chs_excel.files.writer`).
@@ -272,7 +289,8 @@ def refresh_file(book: str | Path, output: str | Path | None = None, *, config: 
     with refresh_lock(target), FileBookReader(book) as reader:  # one read-score-write of a file at a time
         writer = PackageBookWriter(book, target, backup=backup)
         writer.formula_free = reader.formula_free  # the sheets read whole and without formulas: not scanned again
-        summary = refresh(reader, writer, config=config, as_of=as_of, progress=progress)
+        summary = refresh(reader, writer, config=config, as_of=as_of, progress=progress,
+                          review_account=review_account)
     summary.written_to = target
     return summary
 

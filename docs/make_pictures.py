@@ -55,6 +55,20 @@ def render(book: Path, sheet: str, out: Path, work: Path, rows: int = 30, column
 DPI = 110
 
 
+def render_review(book: Path, out: Path, work: Path, account: str | None = None) -> Path:
+    """docs/img/account_review.png: the Account Review page as ``chs-excel review --pdf`` prints it."""
+    from chs_excel.review_pdf import write_pdf
+    summary = refresh_file(book, review_account=account)
+    shown = next(s for s in summary.report.sheets if s.name == "Account Review").cells["C3"].value
+    pdf = work / "account_review.pdf"
+    write_pdf(book, [summary.report.review_page(shown, "Review 1")], pdf)
+    target = out / "account_review"
+    box = _content_box(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-x", str(box[0]), "-y", str(box[1]),
+                    "-W", str(box[2]), "-H", str(box[3]), "-singlefile", str(pdf), str(target)], check=True)
+    return target.with_suffix(".png")
+
+
 def _content_box(pdf: Path, margin: int = 12) -> tuple[int, int, int, int]:
     """x, y, width, height of the non-white part of page 1 at DPI (read from an uncompressed PPM render)."""
     ppm = pdf.with_suffix("")
@@ -85,6 +99,7 @@ def main() -> None:
             size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40},
                     "Score History": {"rows": 12, "columns": 9}}.get(sheet, {})
             print(render(book, sheet, out, work, **size))
+        print(render_review(book, out, work))
 
 
 if __name__ == "__main__":

@@ -69,13 +69,53 @@ def even_thirds(scores) -> tuple[float, float] | None:
     return float(red_below), float(amber_below)
 
 
-def skew_warning(row: dict[str, int], scores) -> str:
-    """A plain warning when more than half of the scored accounts sit in one band ('' otherwise)."""
+def skewed_band(row: dict[str, int]) -> tuple[str, float] | None:
+    """The band holding more than half of the scored accounts of ``row`` and its share (None when no band does).
+
+    Parameters
+    ----------
+    row : dict of str to int
+        Accounts per band (and "No score", which does not count), as :func:`counts` gives them.
+
+    Returns
+    -------
+    tuple of (str, float) or None
+    """
     share = shares(row)
     worst = max(BANDS, key=lambda b: -1 if np.isnan(share[b]) else share[b])
     if np.isnan(share[worst]) or share[worst] <= SKEW_SHARE:
+        return None
+    return worst, float(share[worst])
+
+
+def group_skew_warning(level: str, row: dict[str, int]) -> str:
+    """A plain warning for one category or segment whose scored accounts sit mostly in one band ('' otherwise).
+
+    ``level`` is "Category" or "Segment": the words differ, since a category's own score is what does not
+    separate accounts, while a segment's accounts may simply all be alike.
+
+    >>> group_skew_warning("Category", {"Red": 1, "Amber": 6, "Green": 1, "No score": 2})
+    'Not separating: 75% of the accounts scored on this category are Amber.'
+    """
+    skew = skewed_band(row)
+    if skew is None:
         return ""
-    text = (f"{share[worst]:.0%} of scored accounts are {worst}: the score is not separating accounts, "
+    band, share = skew
+    scored = sum(row[b] for b in BANDS)
+    if level == "Category":
+        return f"Not separating: {share:.0%} of the accounts scored on this category are {band}."
+    if level == "Segment":
+        return f"{share:.0%} of this segment's {scored} scored account(s) are {band}."
+    return f"{share:.0%} of scored accounts are {band}."
+
+
+def skew_warning(row: dict[str, int], scores) -> str:
+    """A plain warning when more than half of the scored accounts sit in one band ('' otherwise)."""
+    skew = skewed_band(row)
+    if skew is None:
+        return ""
+    worst, share = skew
+    text = (f"{share:.0%} of scored accounts are {worst}: the score is not separating accounts, "
             f"so it is hard to act on.")
     cuts = even_thirds(scores)
     if cuts:

@@ -13,6 +13,42 @@ from typing import Any
 from chs_excel.book.look import Look
 
 
+def quoted_name(sheet: str) -> str:
+    """A sheet name as a formula spells it before ``!``, always quoted (``'Bob''s'``)."""
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def formula_text(value: Any) -> str:
+    """A Python value as a literal inside a formula: text in double quotes (a ``"`` in it doubled), numbers as
+    Python writes them, booleans ``TRUE``/``FALSE``.
+
+    Use it for every value a formula embeds (an account ID, a label): a quote in the value then cannot end
+    the literal and turn the rest into formula code.
+
+    >>> formula_text('Acme "EU" Ltd')
+    '"Acme ""EU"" Ltd"'
+    """
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"a formula cannot hold the number {value!r}")
+        return repr(value) if isinstance(value, float) and not value.is_integer() else str(int(value))
+    text = str(value).replace("\x00", "")
+    return '"' + text.replace('"', '""') + '"'
+
+
+def absolute_reference(sheet: str, ref: str) -> str:
+    """``ref`` on ``sheet`` with every row and column made absolute: ``("Scores", "A2:A61")`` ->
+    ``'Scores'!$A$2:$A$61``; whole rows (``1:1``) and columns (``A:B``) too."""
+    def absolute(part: str) -> str:
+        part = part.replace("$", "").upper()
+        letters = part.rstrip("0123456789")
+        digits = part[len(letters):]
+        return (f"${letters}" if letters else "") + (f"${digits}" if digits else "")
+    return quoted_name(sheet) + "!" + ":".join(absolute(p) for p in ref.split(":"))
+
+
 @dataclass(frozen=True)
 class Formula:
     """A formula (``text`` without the leading ``=``) and the value it gives when written.
@@ -66,6 +102,9 @@ class LineChart:
     columns: int = 6
     rows: int = 10
     series_name: str = ""
+    value_min: float | None = None  # the value axis' ends (None: the spreadsheet picks them)
+    value_max: float | None = None
+    colour: str = "1F4E78"  # the line's colour, RRGGBB
 
 
 @dataclass(frozen=True)
@@ -83,6 +122,24 @@ class PageSetup:
     repeat_rows: str | None = None
     repeat_columns: str | None = None
     print_area: str | None = None
+
+    @property
+    def fits(self) -> bool:
+        """Is the sheet shrunk to a number of pages (rather than printed at 100%)?"""
+        return bool(self.fit_width or self.fit_height)
+
+    def print_titles(self, sheet: str) -> str | None:
+        """The ``_xlnm.Print_Titles`` formula of ``sheet`` (columns first, as Excel writes it), or None.
+
+        >>> PageSetup(repeat_rows="1:1", repeat_columns="A:B").print_titles("Scores")
+        "'Scores'!$A:$B,'Scores'!$1:$1"
+        """
+        parts = [absolute_reference(sheet, ref) for ref in (self.repeat_columns, self.repeat_rows) if ref]
+        return ",".join(parts) or None
+
+    def print_area_formula(self, sheet: str) -> str | None:
+        """The ``_xlnm.Print_Area`` formula of ``sheet`` (``'Account Review'!$A$1:$H$40``), or None."""
+        return absolute_reference(sheet, self.print_area) if self.print_area else None
 
 
 @dataclass

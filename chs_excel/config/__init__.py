@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from chs_excel.config.model import Bands, Benchmark, Category, HealthConfig, Metric, Outcome, Override, Playbook
+from chs_excel.config.model import Bands, Benchmark, Category, HealthConfig, Metric, Outcome, Override, Playbook, Rule
 
 _LOADED_ON_USE = {"config_from_tables": "build", "config_from_json": "build", "config_to_dict": "build",
                   "excel_date_problem": "checks", "convert_cell": "sheets", "load_schema": "schema"}
 
-__all__ = ["Bands", "Benchmark", "Category", "HealthConfig", "Metric", "Outcome", "Override", "Playbook",
+__all__ = ["Bands", "Benchmark", "Category", "HealthConfig", "Metric", "Outcome", "Override", "Playbook", "Rule",
            *_LOADED_ON_USE]
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from chs_excel import contract as c
-from chs_excel.config.checks import bands_of, semantic_problems, text_problems
-from chs_excel.config.model import Bands, Benchmark, Category, HealthConfig, Metric, Outcome, Override, Playbook
+from chs_excel.config.checks import bands_of, is_band_word, rule_kind, semantic_problems, text_problems
+from chs_excel.config.model import Bands, Benchmark, Category, HealthConfig, Metric, Outcome, Override, Playbook, Rule
 from chs_excel.config.schema import ConfigPath, schema_problems
 from chs_excel.config.sheets import SheetTable, config_dict_from_tables
 from chs_excel.core.measures import even_scores  # the 1..100 ladder a threshold metric without Scores gets
@@ -54,7 +54,9 @@ def _typed(data: dict, locate: Callable[[ConfigPath], str]) -> HealthConfig:
             goal_start=day(m["goal_start"]) if "goal_start" in m else None,
             goal_end=day(m["goal_end"]) if "goal_end" in m else None,
             bands=bands_of(m, default), description=m.get("description", ""), location=locate(("metrics", i)),
-            source_location=locate(("metrics", i, "source")), source2_location=locate(("metrics", i, "source2"))))
+            source_location=locate(("metrics", i, "source")), source2_location=locate(("metrics", i, "source2")),
+            stale_after=int(m["stale_after"]) if "stale_after" in m else None, date_column=m.get("date_column"),
+            date_column_location=locate(("metrics", i, "date_column"))))
     metric_names = {m.name.casefold(): m.name for m in metrics}
     overrides = []
     for i, o in enumerate(data.get("overrides", [])):
@@ -74,6 +76,17 @@ def _typed(data: dict, locate: Callable[[ConfigPath], str]) -> HealthConfig:
                                metric_names[p["metric"].casefold()] if "metric" in p else None,
                                p.get("stage"), p.get("owner", ""), p.get("link", ""), locate(("playbooks", i)))
                       for i, p in enumerate(data.get("playbooks", [])))
+    rules = []
+    for i, r in enumerate(data.get("rules", [])):
+        kind = rule_kind(r["when"], canonical, metric_names)
+        key = r["when"].strip().casefold()
+        when = {"overall": c.OVERALL, "category": canonical.get(key), "metric": metric_names.get(key)}.get(
+            kind) or r["when"].strip()
+        value = r["value"]
+        by_band = kind != "column" and is_band_word(value)
+        rules.append(Rule(r["name"], when, kind, r["compare"], value.strip().capitalize() if by_band else value,
+                          r["effect"], float(r["to"]) if r["effect"] == "cap score" else r["to"], by_band,
+                          r.get("description", ""), locate(("rules", i)), locate(("rules", i, "when"))))
     return HealthConfig(categories=categories, metrics=tuple(metrics), overrides=tuple(overrides), bands=default,
                         min_coverage=float(settings.get("min_coverage", c.SETTINGS_ROWS["Minimum coverage"][1])),
                         as_of=day(settings["as_of"]) if "as_of" in settings else None,
@@ -84,7 +97,8 @@ def _typed(data: dict, locate: Callable[[ConfigPath], str]) -> HealthConfig:
                         accounts_sheet_location=locate(("settings", "accounts_sheet")),
                         benchmarks=benchmarks, playbooks=playbooks,
                         outcomes=tuple(Outcome(o["account"], o["outcome"], day(o["date"]) if "date" in o else None,
-                                               locate(("outcomes", i))) for i, o in enumerate(data.get("outcomes", []))))
+                                               locate(("outcomes", i))) for i, o in enumerate(data.get("outcomes", []))),
+                        rules=tuple(rules))
 
 
 def build_config(data: dict, locate: Callable[[ConfigPath], str], earlier: list[Problem] | None = None) -> HealthConfig:
@@ -131,7 +145,8 @@ def config_to_dict(config: HealthConfig) -> dict:
                     "goal_start": m.goal_start.isoformat() if m.goal_start else None,
                     "goal_end": m.goal_end.isoformat() if m.goal_end else None,
                     "cut_points": list(m.cut_points) or None, "scores": list(m.scores) or None,
-                    "labels": dict(m.labels) or None, "description": m.description or None}
+                    "labels": dict(m.labels) or None, "stale_after": m.stale_after, "date_column": m.date_column,
+                    "description": m.description or None}
         item.update({k: v for k, v in optional.items() if v is not None})
         item.update(bands(m.bands))
         metrics.append(item)
@@ -156,4 +171,7 @@ def config_to_dict(config: HealthConfig) -> dict:
                                          "metric": p.metric, "stage": p.stage, "owner": p.owner or None,
                                          "link": p.link or None}.items() if v is not None}
                       for p in config.playbooks],
+        "rules": [{k: v for k, v in {"name": r.name, "when": r.when, "compare": r.compare, "value": r.value,
+                                     "effect": r.effect, "to": r.to, "description": r.description or None}.items()
+                   if v is not None} for r in config.rules],
     }

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chs_excel import contract as c
 from chs_excel.cellvalues import EPOCH_1904
 from chs_excel.config.model import Bands
 from chs_excel.config.schema import ConfigPath
@@ -123,6 +124,7 @@ def semantic_problems(data: dict, locate: Callable[[ConfigPath], str]) -> list[P
             problems.append(Problem(locate(("playbooks", i, "category")), f'"{p["category"]}" is not a category on the Categories sheet'))
         if "metric" in p and p["metric"].casefold() not in metric_names:
             problems.append(Problem(locate(("playbooks", i, "metric")), f'"{p["metric"]}" is not a metric on the Metrics sheet'))
+    problems += _rule_problems(data.get("rules", []), cat_names, metric_names, locate)
     seen_benchmarks: dict[tuple, int] = {}
     for i, b in enumerate(data.get("benchmarks", [])):
         key = (str(b.get("segment", "")).casefold(), str(b.get("stage", "")).casefold())
@@ -133,8 +135,59 @@ def semantic_problems(data: dict, locate: Callable[[ConfigPath], str]) -> list[P
     return problems
 
 
+def rule_kind(when: str, categories: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
+    """What a rule's When names: "overall", "category", "metric", or (anything else) "column" of Accounts.
+
+    Looked up in that order, ignoring case and surrounding spaces, so a metric named like its source
+    column ("CSM sentiment") is the metric's score; ``categories`` and ``metrics`` are keyed by folded name.
+    """
+    key = when.strip().casefold()
+    if key == c.OVERALL.casefold():
+        return "overall"
+    if key in categories:
+        return "category"
+    return "metric" if key in metrics else "column"
+
+
+def is_band_word(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().casefold() in {band.casefold() for band in c.BANDS}
+
+
+def _rule_problems(rules: list, cat_names: Mapping[str, int], metric_names: Mapping[str, int],
+                   locate: Callable) -> list[Problem]:
+    """A rule's Value must suit what its When names: a score takes a number or a band, text only = or <>."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        path = ("rules", i)
+        key = rule["name"].strip().casefold()
+        if key in seen:
+            problems.append(Problem(locate(path + ("name",)), f'rule "{rule["name"]}" is listed twice '
+                                                              f'(first at {locate(("rules", seen[key], "name"))})'))
+        seen.setdefault(key, i)
+        kind = rule_kind(rule["when"], cat_names, metric_names)
+        value = rule["value"]
+        if kind != "column" and isinstance(value, str) and not is_band_word(value):
+            problems.append(Problem(locate(path + ("value",)),
+                                    f'"{rule["when"]}" is a score, so Value must be a number or a band (Red, Amber, '
+                                    f'Green), got {show_value(value)}'))
+        elif kind == "column" and isinstance(value, str) and rule["compare"] not in ("=", "<>"):
+            problems.append(Problem(locate(path + ("compare",)),
+                                    f'text ({show_value(value)}) can only be compared with = or <>, got '
+                                    f'"{rule["compare"]}"'))
+    return problems
+
+
 def _metric_problems(m: Mapping, path: ConfigPath, locate: Callable) -> list[Problem]:
     problems = []
+    if "stale_after" in m and "date_column" not in m and m["measure"] != "trend":
+        problems.append(Problem(locate(path + ("stale_after",)),
+                                f"Stale after (days) needs a Date column (the Accounts column holding the date "
+                                f"\"{m['source']}\" was last updated); only a trend metric can use its latest "
+                                f"{c.HISTORY} period instead"))
+    if "date_column" in m and "stale_after" not in m:
+        problems.append(Problem(locate(path + ("date_column",)),
+                                "a Date column is only read with Stale after (days): fill that in, or clear this cell"))
     if m["measure"] in ("range", "trend", "ratio", "goal") and "low" in m and "high" in m and m["low"] == m["high"]:
         problems.append(Problem(locate(path + ("high",)), f"Low and High are both {show_value(m['low'])}; they must differ"))
     if m["measure"] == "threshold":

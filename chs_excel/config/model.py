@@ -41,6 +41,9 @@ class Metric:
     location: str = ""  # where the metric is defined, e.g. "Metrics!A5"
     source_location: str = ""
     source2_location: str = ""
+    stale_after: int | None = None  # days: older data counts as missing (None: never stale)
+    date_column: str | None = None  # Accounts column with the date of the source (None: trend's latest period)
+    date_column_location: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,28 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """When ``when`` (Overall, a category, a metric or an Accounts column) compares true with ``value``, apply ``effect``.
+
+    ``by_band``: the condition compares the score's band (``value`` is Red, Amber or Green);
+    ``kind``: what ``when`` names: "overall", "category", "metric" or "column".
+    ``to``: a score (cap score) or a band (cap band, set band).
+    """
+
+    name: str
+    when: str
+    kind: str
+    compare: str
+    value: float | str
+    effect: str
+    to: float | str
+    by_band: bool = False
+    description: str = ""
+    location: str = ""
+    when_location: str = ""
+
+
+@dataclass(frozen=True)
 class HealthConfig:
     categories: tuple[Category, ...]
     metrics: tuple[Metric, ...]
@@ -126,6 +151,7 @@ class HealthConfig:
     benchmarks: tuple[Benchmark, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
     def metrics_in(self, category: str) -> list[Metric]:
         return [m for m in self.metrics if m.category == category]

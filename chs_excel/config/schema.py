@@ -116,7 +116,8 @@ def _sort_key(location: str) -> tuple:
     return (sheet, row, len(col), col)
 
 
-_LABELS = {col.key: col.header for cols in (c.METRIC_COLUMNS, c.CATEGORY_COLUMNS, c.OVERRIDE_COLUMNS) for col in cols}
+_LABELS = {col.key: col.header for cols in (c.RULE_COLUMNS, c.METRIC_COLUMNS, c.CATEGORY_COLUMNS, c.OVERRIDE_COLUMNS)
+           for col in cols}
 _LABELS.update({key: label for label, (key, _) in c.SETTINGS_ROWS.items()})
 _LABELS["name"] = "Name"
 
@@ -127,4 +128,6 @@ def label_of(path: ConfigPath) -> str:
         return "Category"
     if path[:1] == ("metrics",) and key == "name":
         return "Metric"
+    if path[:1] == ("rules",) and key == "name":
+        return "Rule"
     return _LABELS.get(key, str(key))

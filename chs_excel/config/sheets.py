@@ -18,10 +18,15 @@ from chs_excel.cellvalues import CellError, serial_to_date
 from chs_excel.config.schema import ConfigPath, is_finite_number
 from chs_excel.problems import Problem
 
-NUMBER_KEYS = {"weight", "low", "high", "target", "red_below", "amber_below", "score", "min_coverage"}
+NUMBER_KEYS = {"weight", "low", "high", "target", "red_below", "amber_below", "score", "min_coverage", "stale_after"}
 LIST_KEYS = {"cut_points", "scores"}
 DATE_KEYS = {"goal_start", "goal_end", "expires", "as_of", "date"}
 WORD_KEYS = {"measure", "direction", "level", "goal_period", "outcome"}
+# The Rules sheet's "Is": a comparison, in symbols or words (a lone "=" is awkward to type into Excel).
+COMPARISON_WORDS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">=",
+                    "=": "=", "==": "=", "is": "=", "equals": "=", "<>": "<>", "!=": "<>", "≠": "<>",
+                    "is not": "<>", "not": "<>", "below": "<", "under": "<", "above": ">", "over": ">",
+                    "at most": "<=", "at least": ">="}
 DIRECTION_WORDS = {"higher": "higher", "higher is better": "higher", "up": "higher",
                    "lower": "lower", "lower is better": "lower", "down": "lower"}
 
@@ -90,8 +95,24 @@ def _text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) and not isinstance(value, CellError) else value
 
 
+def _number_or_word(value: Any) -> Any:
+    """A rule's Value or To: a number (text that reads as one too), else text, band names capitalised ("red" -> "Red")."""
+    number = _number(value)
+    if isinstance(number, float) or not isinstance(number, str) or isinstance(number, CellError):
+        return number
+    text = number.strip()
+    return text.capitalize() if text.casefold() in {band.casefold() for band in c.BANDS} else text
+
+
 def convert_cell(key: str, value: Any) -> Any:
     """Turn one raw cell into the JSON value the schema expects (or leave it for the schema to reject)."""
+    if key in ("value", "to"):
+        return _number_or_word(value)
+    if key == "compare" and isinstance(value, str) and not isinstance(value, CellError):
+        word = " ".join(value.split()).casefold()
+        return COMPARISON_WORDS.get(word, value.strip())
+    if key == "effect" and isinstance(value, str) and not isinstance(value, CellError):
+        return " ".join(value.split()).casefold()
     if key in NUMBER_KEYS:
         return _number(value)
     if key in LIST_KEYS:
@@ -187,7 +208,7 @@ def _settings(table: SheetTable, locate: SheetLocator) -> tuple[dict, list[Probl
 
 
 def config_dict_from_tables(tables: Mapping[str, SheetTable]) -> tuple[dict, SheetLocator, list[Problem]]:
-    """Build the config object from the Settings, Categories, Metrics and Overrides sheets."""
+    """Build the config object from the config sheets (Settings, Categories, Metrics, Overrides, ..., Rules)."""
     locate = SheetLocator()
     data: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -203,7 +224,8 @@ def config_dict_from_tables(tables: Mapping[str, SheetTable]) -> tuple[dict, She
                                 (c.OVERRIDES, c.OVERRIDE_COLUMNS, "overrides"),
                                 (c.BENCHMARKS, c.BENCHMARK_COLUMNS, "benchmarks"),
                                 (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS, "playbooks"),
-                                (c.OUTCOMES, c.OUTCOME_COLUMNS, "outcomes")):
+                                (c.OUTCOMES, c.OUTCOME_COLUMNS, "outcomes"),
+                                (c.RULES, c.RULE_COLUMNS, "rules")):
         if sheet not in tables:
             continue
         missing = _missing_columns(tables[sheet], columns)

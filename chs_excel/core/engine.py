@@ -7,7 +7,9 @@ metric, never a Python loop over accounts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from chs_excel import contract as c
 from chs_excel.config.model import HealthConfig, Metric
 from chs_excel.core import measures
 from chs_excel.core.bands import band_of
+from chs_excel.core.rules import NO_BAND, apply_rules, fired_names
 from chs_excel.problems import DataIssue
 
 INSUFFICIENT = "insufficient data"
@@ -24,19 +27,45 @@ OVERRIDE_EXPIRES = c.column_header(c.OVERRIDE_COLUMNS, "expires")
 OVERRIDE_ACCOUNT = c.column_header(c.OVERRIDE_COLUMNS, "account")
 
 
+@dataclass(frozen=True)
+class SourceDates:
+    """When one metric's data was last updated, per account, and where each date is (for Data Issues).
+
+    Attributes
+    ----------
+    dates : numpy.ndarray of datetime64
+        One per account, in the order of the accounts (NaT: blank or not a date).
+    sheet, column : str
+        The sheet and header of the date cells ("Accounts", "Usage updated"; or Metric History's "Period").
+    cell : callable
+        Account position -> the address of its date cell ("Accounts!M5"); called only for accounts listed.
+    value : callable
+        Account position -> the date cell's value as read (for a date that is blank or not a date).
+    """
+
+    dates: np.ndarray
+    sheet: str
+    column: str
+    cell: Callable[[int], str]
+    value: Callable[[int], Any]
+
+
 @dataclass
 class ScoringInput:
     """What the engine scores.
 
     ``accounts``: one row per account, indexed by account ID, with the metric
-    source columns (numbers as float, labels as text, NaN/None for missing).
+    source columns (numbers as float, labels as text, NaN/None for missing) and
+    the Accounts columns the rules read.
     ``trends``: for each trend source column, ``(previous, latest)`` period
     values aligned on the same index.
+    ``dates``: for each metric with ``Stale after (days)``, when its data was last updated.
     """
 
     accounts: pd.DataFrame
     as_of: dt.date
     trends: dict[str, tuple[pd.Series, pd.Series]] = field(default_factory=dict)
+    dates: dict[str, SourceDates] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +102,11 @@ class ScoreResult:
     overrides: list[AppliedOverride]
     missing: pd.Series
     issues: list[DataIssue]
+    # The rules that fired per account, names joined by "; " ('' when none; "(override wins)" when an overall
+    # override replaced their effect), and the band a "set band" rule forces ('' when none or overridden).
+    rules: pd.Series | None = None
+    rule_band: pd.Series | None = None
+    stale: pd.DataFrame | None = None  # per metric (columns) and account: its data was too old, so left out
 
 
 def goal_period(metric: Metric, as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -136,13 +170,23 @@ def _weighted_means(n: int, columns: list[np.ndarray], present: list[np.ndarray]
     return out
 
 
-def _missing_names(present: list[np.ndarray], names: list[str], n: int) -> np.ndarray:
+def _missing_names(present: list[np.ndarray], names: list[str], n: int,
+                   stale: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """For each account, the names of metrics without a score, as text ("" when none).
 
+    A metric left out because its data is stale (``stale``: by name, where) reads "Logins (stale)".
     Accounts share few distinct gap patterns, so each pattern is spelled out once.
     """
     if not names:
         return np.full(n, "", dtype=object)
+    if stale:  # each metric is missing (no data) or stale: one entry per way, in metric order
+        entries = []
+        for name, has in zip(names, present):
+            if name in stale:
+                entries += [(name, has | stale[name]), (f"{name} (stale)", ~stale[name])]
+            else:
+                entries.append((name, has))
+        names, present = [name for name, _ in entries], [has for _, has in entries]
     if len(names) > 62:  # too many for one int64 bit pattern: spell out row by row
         absent = ~np.column_stack(present)
         return np.array([", ".join(np.array(names)[row]) for row in absent], dtype=object)
@@ -152,6 +196,37 @@ def _missing_names(present: list[np.ndarray], names: list[str], n: int) -> np.nd
     inverse, patterns = pd.factorize(pattern)
     texts = np.array([", ".join(name for k, name in enumerate(names) if p >> k & 1) for p in patterns], dtype=object)
     return texts[inverse]
+
+
+def stale_mask(dates: np.ndarray, as_of: dt.date, stale_after: int) -> np.ndarray:
+    """Where data dated ``dates`` is older than ``stale_after`` days before ``as_of`` (never where the date is NaT).
+
+    Data of exactly ``stale_after`` days ago is still fresh: "stale after 60 days" leaves out day 61 and older.
+    """
+    oldest_fresh = np.datetime64(as_of - dt.timedelta(days=stale_after), "D")
+    return np.asarray(dates, dtype="datetime64[D]") < oldest_fresh  # NaT compares False
+
+
+def _stale_issues(metric: Metric, source: SourceDates, stale: np.ndarray, unknown: np.ndarray,
+                  as_of: dt.date) -> list[DataIssue]:
+    """A Data Issues row per account whose data of ``metric`` is stale (left out) or has no readable date (used)."""
+    issues = []
+    rows = np.flatnonzero(stale)
+    days = np.asarray(source.dates, dtype="datetime64[D]")[rows]
+    ages = (np.datetime64(as_of, "D") - days).astype(np.int64).tolist()
+    action = "scored without it (treated as missing)"
+    after = f"stale after {metric.stale_after} days)"
+    for row, updated, age in zip(rows.tolist(), np.datetime_as_string(days).tolist(), ages):  # text made in bulk
+        issues.append(DataIssue(source.sheet, source.cell(row), source.column, updated,
+                                f'"{metric.name}" data is {age} days old (updated {updated}; {after}', action))
+    for row in np.flatnonzero(unknown).tolist():
+        value = source.value(row)
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        issues.append(DataIssue(source.sheet, source.cell(row), source.column, "" if blank else str(value),
+                                f'"{metric.name}" has stale after {metric.stale_after} days, but '
+                                + ("the date is blank" if blank else "this is not a date"),
+                                "used the value (date unknown)"))
+    return issues
 
 
 def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
@@ -189,9 +264,20 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
     names = [m.name for m in config.metrics]
     # Column-major: each metric's scores are one contiguous array, and the frame below wraps them without a copy.
     metric_matrix = np.empty((n, len(names)), order="F")
+    stale_by_metric: dict[str, np.ndarray] = {}
     for k, m in enumerate(config.metrics):
-        metric_matrix[:, k] = metric_score(m, data)
-        apply(metric_matrix[:, k], "metric", m.name)
+        column = metric_matrix[:, k]
+        column[:] = metric_score(m, data)
+        source = data.dates.get(m.name) if m.stale_after is not None else None
+        if source is not None:  # data older than Stale after is missing: weights renormalise, coverage drops
+            scored = ~np.isnan(column)
+            stale = stale_mask(source.dates, data.as_of, m.stale_after) & scored
+            unknown = np.isnat(np.asarray(source.dates, dtype="datetime64[D]")) & scored
+            column[stale] = np.nan
+            issues += _stale_issues(m, source, stale, unknown, data.as_of)
+        apply(column, "metric", m.name)
+        if source is not None:
+            stale_by_metric[m.name] = stale & np.isnan(column)  # a metric override gives it a score again
     metric_cols = [metric_matrix[:, k] for k in range(len(names))]
     metric_present = [~np.isnan(col) for col in metric_cols]
 
@@ -221,8 +307,19 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
     short = coverage < config.min_coverage - 1e-12
     overall[short] = np.nan
     status[short] = INSUFFICIENT
+    # Rules act on the computed overall (after metric and category overrides); overall overrides then win.
+    ruled = apply_rules(config, overall, {cat.name: cat_cols[g] for g, cat in enumerate(cats)},
+                        {name: metric_cols[k] for k, name in enumerate(names)}, data.accounts)
+    overall_overridden = np.zeros(n, dtype=bool)
+    for o in listed.get(("overall", None), ()):
+        overall_overridden[index.get_loc(o.account)] = True
+    overall[~overall_overridden] = ruled.overall[~overall_overridden]
     apply(overall, "overall", None)
     overall_band = band_of(overall, config.bands)
+    forced = (ruled.forced_band != NO_BAND) & ~overall_overridden
+    overall_band[forced] = np.asarray(c.BANDS, dtype=object)[ruled.forced_band[forced]]
+    rule_band = np.full(n, "", dtype=object)
+    rule_band[forced] = overall_band[forced]
     for o in active:
         if o.level == "overall" and o.score is None and o.band:
             row = index.get_loc(o.account)
@@ -232,7 +329,7 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
     overridden = ~np.isnan(overall) & short
     status[overridden] = "override"
 
-    missing = _missing_names(metric_present, names, n)
+    missing = _missing_names(metric_present, names, n, stale_by_metric)
     return ScoreResult(
         metric_scores=pd.DataFrame(metric_matrix, index=index, columns=names, copy=False),
         category_scores=pd.DataFrame(cat_matrix, index=index, columns=[cat.name for cat in cats], copy=False),
@@ -243,4 +340,7 @@ def score(config: HealthConfig, data: ScoringInput) -> ScoreResult:
         overrides=applied,
         missing=pd.Series(missing, index=index, name="Missing data"),
         issues=issues,
+        rules=pd.Series(fired_names(config.rules, ruled.fired, overall_overridden, n), index=index, name="Rule"),
+        rule_band=pd.Series(rule_band, index=index, name="Rule band"),
+        stale=pd.DataFrame({name: stale_by_metric.get(name, np.zeros(n, dtype=bool)) for name in names}, index=index),
     )

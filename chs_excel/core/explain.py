@@ -13,12 +13,18 @@ from chs_excel.config.model import HealthConfig
 from chs_excel.core.bands import band_of
 from chs_excel.core.distinct import group_rows
 from chs_excel.core.engine import AppliedOverride, ScoreResult
+from chs_excel.core.measures import SCORE_DECIMALS
 from chs_excel.problems import show_value
 
 
 def rounded(values) -> np.ndarray:
-    """Whole-number scores, halves rounded up (what a person expects: 69.5 -> 70)."""
-    return np.floor(np.asarray(values, dtype=float) + 0.5)
+    """Whole-number scores, halves rounded up (what a person expects: 69.5 -> 70).
+
+    A category or overall score is a weighted mean, so floating point can put an exact half a crumb below it
+    (50.49999999999999): it is first settled to ``measures.SCORE_DECIMALS`` decimals, as metric scores are, so
+    the same half always shows as the same whole number.
+    """
+    return np.floor(np.round(np.asarray(values, dtype=float), SCORE_DECIMALS) + 0.5)
 
 
 def shown_overall(config: HealthConfig, result: ScoreResult) -> tuple[pd.Series, pd.Series]:
@@ -30,6 +36,8 @@ def shown_overall(config: HealthConfig, result: ScoreResult) -> tuple[pd.Series,
     overall = pd.Series(rounded(result.overall), index=result.overall.index)
     band = pd.Series(band_of(overall, config.bands), index=overall.index, dtype=object)
     band_set = overall.index.isin({o.account for o in result.overrides if o.band is not None})
+    if result.rule_band is not None:  # a "set band" rule forces the band, as a band override does
+        band_set |= (result.rule_band != "").to_numpy()
     band[band_set] = result.overall_band[band_set]
     return overall, band
 
@@ -130,9 +138,24 @@ def override_note(override: AppliedOverride) -> str:
         what, value, was = "Band", override.band, override.was or "no band"
     else:
         what, value = override.target or "Overall", show_value(float(override.score))
-        was = "no score" if np.isnan(override.was) else f"{override.was:.0f}"
+        # as the score was shown (halves up): format's ".0f" would round 50.5 to the even 50
+        was = "no score" if np.isnan(override.was) else f"{rounded(override.was):.0f}"
     until = override.expires.isoformat()
     return f"{what} set to {value} (was {was}): {override.reason} ({override.author}, until {until})"
+
+
+def rule_notes(result: ScoreResult) -> pd.Series:
+    """For each account, the rules that fired: "Rule: CSM sentiment Red caps overall at Red" ('' when none).
+
+    Several are joined by "; "; "(override wins)" follows when an overall override replaced their effect.
+    """
+    if result.rules is None:
+        return pd.Series("", index=result.overall.index, dtype=object)
+    names = result.rules.to_numpy(dtype=object)
+    notes = np.full(len(names), "", dtype=object)
+    fired = names != ""
+    notes[fired] = "Rule: " + names[fired]
+    return pd.Series(notes, index=result.overall.index, dtype=object)
 
 
 def override_notes(result: ScoreResult) -> pd.Series:

@@ -17,10 +17,24 @@ from chs_excel.core.distinct import each_value
 
 MIN_SCORE = 1.0
 MAX_SCORE = 100.0
+# Every score is rounded to this many decimals as it is made. Floating point puts the same point of a scale at
+# 50.49999999999999 by one route (a goal's attainment) and 50.5 by another (a range): rounded here, equal inputs
+# give equal scores, so the whole number shown, the band and the roll-up never disagree over a rounding crumb.
+# Nine decimals is far below anything a person can tell apart and far above floating point's noise (1e-13 here).
+SCORE_DECIMALS = 9
 
 
 def _floats(values) -> np.ndarray:
     return np.asarray(values, dtype=float)
+
+
+def settled(scores) -> np.ndarray:
+    """Scores rounded to :data:`SCORE_DECIMALS` decimals (NaN stays NaN), as every measure returns them.
+
+    >>> settled([50.49999999999999, 50.5000000001, np.nan]).tolist()
+    [50.5, 50.5, nan]
+    """
+    return np.round(_floats(scores), SCORE_DECIMALS)
 
 
 def linear(values, low: float, high: float, higher_is_better: bool = True) -> np.ndarray:
@@ -37,7 +51,7 @@ def linear(values, low: float, high: float, higher_is_better: bool = True) -> np
     share = np.clip((_floats(values) - low) / (high - low), 0.0, 1.0)
     if not higher_is_better:
         share = 1.0 - share
-    return MIN_SCORE + (MAX_SCORE - MIN_SCORE) * share
+    return settled(MIN_SCORE + (MAX_SCORE - MIN_SCORE) * share)
 
 
 def threshold(values, cut_points: list[float], scores: list[float]) -> np.ndarray:
@@ -57,7 +71,7 @@ def threshold(values, cut_points: list[float], scores: list[float]) -> np.ndarra
         raise ValueError("cut points must increase")
     raw = _floats(values)
     band = np.searchsorted(cuts, raw, side="right")
-    out = np.asarray(scores, dtype=float)[band]
+    out = settled(scores)[band]
     out[np.isnan(raw)] = np.nan
     return out
 
@@ -127,7 +141,7 @@ def categorical(labels, mapping: dict[str, float]) -> np.ndarray:
 
     Matching ignores case and surrounding spaces; an unknown label gives NaN.
     """
-    keyed = {str(k).strip().casefold(): float(v) for k, v in mapping.items()}
+    keyed = {str(k).strip().casefold(): float(settled(v)) for k, v in mapping.items()}
     nan = float("nan")
     return each_value(labels, lambda v: nan if _is_missing(v) else keyed.get(str(v).strip().casefold(), nan), float)
 

@@ -47,6 +47,17 @@ METRICS = [
      "Green=100; Amber=60; Red=20", None, None, "The CSM's red/amber/green call. That's it."),
 ]
 
+# Metrics whose data goes stale: name -> (Stale after (days), Date column of Accounts).
+STALE = {"Feature usage": (60, "Usage updated")}
+
+# Rule, When, Is, Value, Effect, To, Description (the Rules sheet)
+RULES = [
+    ("CSM sentiment Red caps overall at Red", "CSM sentiment", "=", "Red", "cap band", "Red",
+     "Whatever the usage says, an account its CSM calls Red is not healthy"),
+    ("No login in 60 days caps overall at 40", "Days since last login", ">", 60, "cap score", 40,
+     "Nobody has logged in for two months: at most 40, however good the rest looks"),
+]
+
 # Segment, stage, overall target, then optional targets for Product, Engagement, Sentiment (seed 000:
 # "If the benchmark states that a customer should be at a 75 at the end of Onboard ...").
 BENCHMARKS = [
@@ -127,9 +138,31 @@ def sample_accounts(seed: int = 2026) -> tuple[list[list], list[list]]:
     accounts[29][10] = None           # ticket count missing
     for col in (6, 8, 9, 10, 11):     # a brand-new account with almost no data
         accounts[41][col] = None
+    _add_login_and_usage_dates(accounts, health, seed)
     history = [row for row in history if not (row[0] == "ACC-042")]
     history.append(["ACC-007", dt.date(2026, 11, 1), "Data ingested (GB)", "pending"])
     return accounts, history
+
+
+# Accounts whose feature usage export stopped (stale at the as-of date) or whose date is missing (used, flagged).
+STALE_USAGE = {"ACC-013": dt.date(2026, 8, 20), "ACC-027": dt.date(2026, 7, 31), "ACC-052": dt.date(2026, 9, 1)}
+UNKNOWN_USAGE_DATE = ("ACC-038",)
+# Accounts nobody has logged in to for a while (the login rule fires where this is over 60 days).
+LONG_SINCE_LOGIN = {"ACC-021": 75, "ACC-046": 92}
+
+
+def _add_login_and_usage_dates(accounts: list[list], health: np.ndarray, seed: int) -> None:
+    """Append "Days since last login" and "Usage updated" to each account row.
+
+    From a generator of their own, so the other columns keep the values they had before these were added.
+    """
+    rng = np.random.default_rng(seed + 1)
+    for k, row in enumerate(accounts):
+        acct = row[0]
+        days = int(np.clip(round(40 * (1 - health[k]) ** 2 + rng.uniform(0, 6)), 0, 45))
+        updated = AS_OF - dt.timedelta(days=int(rng.integers(1, 15)))
+        row.append(LONG_SINCE_LOGIN.get(acct, days))
+        row.append(None if acct in UNKNOWN_USAGE_DATE else STALE_USAGE.get(acct, updated))
 
 
 def _header(ws, headers, notes: dict[str, str] | None = None, widths: dict[str, float] | None = None) -> None:
@@ -175,6 +208,11 @@ INSTRUCTIONS = [
     ("Overrides: Account ID, Level (overall/category/metric), Target, Score or Band, Reason, Author, Expires.", None),
     ("Benchmarks: Segment, Stage (blank = any), Target overall score, and optional targets in columns named after categories.", None),
     ("Playbooks: name, triggers (Band, Category, Metric, Stage; blank = any), Actions, Owner, Link. The most specific match wins.", None),
+    ("Rules: Rule, When (Overall, a category, a metric or an Accounts column), Is, Value, Effect (cap score, cap band, "
+     "set band), To.", None),
+    ("   A rule caps or sets the overall band, e.g. 'CSM sentiment = Red: cap band Red'. Overrides win over rules.", None),
+    ("Stale data: a metric with 'Stale after (days)' and a 'Date column' is left out (as missing) for accounts whose "
+     "date is older than that.", None),
     ("", None),
     ("Sheets chs-excel writes (do not edit: they are replaced on every refresh)", "heading"),
     ("Scores: every account's overall, band, change since the last refresh, coverage, category and metric scores, drivers.", None),
@@ -190,12 +228,15 @@ INSTRUCTIONS = [
 ]
 
 
+EXAMPLE_ONLY_COLUMNS = ("Days since last login", "Usage updated")  # read by the example's rules and stale check
 ACCOUNT_HEADERS = list(c.ACCOUNT_COLUMNS) + ["Seats", "Features used", "Features available", "Outreach this month",
-                                            "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment"]
+                                            "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment",
+                                            *EXAMPLE_ONLY_COLUMNS]
 
 OVERRIDES = [
-    ["ACC-003", "overall", None, None, "Red", "Executive sponsor left the company in October", "Priya Natarajan",
-     dt.date(2026, 12, 31)],
+    # A Green account its CSM knows is at risk: the override turns it Red (the scores cannot know about the sponsor)
+    ["ACC-004", "overall", None, None, "Red", "Executive sponsor left in October; the renewal is at risk",
+     "Kenji Watanabe", dt.date(2026, 12, 31)],
     ["ACC-010", "metric", "CSM sentiment", 90, None, "Renewal signed early; CSM sentiment log is stale",
      "Ana Souza", dt.date(2027, 1, 31)],
     ["ACC-015", "overall", None, 80, None, "Temporary outage credit agreed", "Tom Becker", dt.date(2026, 9, 30)],
@@ -247,12 +288,15 @@ def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
     ``accounts_sheet``: a Settings row naming the sheet that holds the accounts.
     """
     accounts, history = sample_accounts() if sample else ([], [])
+    # A sheet of the user's holding the accounts lacks the example's date and login columns: leave out what reads them
+    stale = STALE if accounts_sheet is None else {}
+    rules = [row for row in RULES if accounts_sheet is None or row[1] not in EXAMPLE_ONLY_COLUMNS]
     settings = settings_rows(as_of, accounts_sheet)
     settings_formats = {"B4": "0%"}
     if as_of is not None:
         settings_formats["B5"] = "yyyy-mm-dd"
     metrics = [[name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
-                period, None, None, None, None, description]
+                period, None, None, None, None, description, *stale.get(name, (None, None))]
                for (name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
                     period, description) in METRICS]
     category_names = [cat[0] for cat in CATEGORIES]
@@ -261,7 +305,7 @@ def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
     benchmark_notes.update({name: f"Optional: the {name} score an account should have here" for name in category_names})
     headers = {sheet: [col.header for col in columns] for sheet, columns in (
         (c.CATEGORIES, c.CATEGORY_COLUMNS), (c.METRICS, c.METRIC_COLUMNS), (c.OVERRIDES, c.OVERRIDE_COLUMNS),
-        (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS))}
+        (c.PLAYBOOKS, c.PLAYBOOK_COLUMNS), (c.RULES, c.RULE_COLUMNS))}
     return [
         ExampleSheet(c.SETTINGS, ["Setting", "Value", "Meaning"], settings,
                      _widths(["Setting", "Value", "Meaning"], {"Setting": 20, "Value": 14, "Meaning": 70}),
@@ -270,8 +314,9 @@ def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
                      _widths(headers[c.CATEGORIES], {"Description": 50}), _notes(c.CATEGORY_COLUMNS)),
         ExampleSheet(c.METRICS, headers[c.METRICS], metrics,
                      _widths(headers[c.METRICS], {"Metric": 22, "Source": 22, "Source 2": 18, "Labels": 28,
-                                                  "Description": 60}), _notes(c.METRIC_COLUMNS)),
-        ExampleSheet(c.ACCOUNTS, ACCOUNT_HEADERS, accounts, _widths(ACCOUNT_HEADERS, {"Account name": 24, "CSM": 18})),
+                                                  "Description": 60, "Date column": 16}), _notes(c.METRIC_COLUMNS)),
+        ExampleSheet(c.ACCOUNTS, ACCOUNT_HEADERS, accounts, _widths(ACCOUNT_HEADERS, {"Account name": 24, "CSM": 18}),
+                     column_formats={"Usage updated": "yyyy-mm-dd"}),
         ExampleSheet(c.HISTORY, list(c.HISTORY_COLUMNS), history, _widths(list(c.HISTORY_COLUMNS), {"Column": 22}),
                      column_formats={"Period": "yyyy-mm"}),
         ExampleSheet(c.OVERRIDES, headers[c.OVERRIDES], [list(row) for row in OVERRIDES] if sample else [],
@@ -282,6 +327,9 @@ def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
         ExampleSheet(c.PLAYBOOKS, headers[c.PLAYBOOKS], [list(row) for row in PLAYBOOKS],
                      _widths(headers[c.PLAYBOOKS], {"Playbook": 26, "Actions": 70, "Owner": 16, "Link": 44}),
                      _notes(c.PLAYBOOK_COLUMNS)),
+        ExampleSheet(c.RULES, headers[c.RULES], [list(row) for row in rules],
+                     _widths(headers[c.RULES], {"Rule": 40, "When": 22, "Is": 6, "Value": 9, "Effect": 11, "To": 7,
+                                                "Description": 60}), _notes(c.RULE_COLUMNS)),
     ]
 
 
@@ -299,6 +347,9 @@ def _validations(ws, name: str, rows: int) -> None:
         _list_validation(ws, list(c.BANDS), "E2:E200", "Red, Amber or Green")
     elif name == c.PLAYBOOKS:
         _list_validation(ws, list(c.BANDS), "B2:B200", "Trigger: the account's overall band (blank = any)")
+    elif name == c.RULES:
+        _list_validation(ws, list(c.COMPARISONS), "C2:C200", "How When compares with Value")
+        _list_validation(ws, list(c.RULE_EFFECTS), "E2:E200", "What the rule does to the overall score")
 
 
 def build_template() -> openpyxl.Workbook:

@@ -38,14 +38,14 @@ def _table(sheet: str, values) -> Table | None:
     return table_from_grid(sheet, grid) if grid else None
 
 
-def cached_config(metrics, categories, settings=None, overrides=None) -> HealthConfig:
+def cached_config(metrics, categories, settings=None, overrides=None, rules=None) -> HealthConfig:
     """The config built from the config ranges; rebuilt only when their values change."""
-    key = repr((metrics, categories, settings, overrides))
+    key = repr((metrics, categories, settings, overrides, rules))
     if key in _CONFIG_CACHE:
         _CONFIG_CACHE.move_to_end(key)
         return _CONFIG_CACHE[key]
     tables = {name: t for name, t in ((c.METRICS, _table(c.METRICS, metrics)), (c.CATEGORIES, _table(c.CATEGORIES, categories)),
-                                      (c.SETTINGS, _table(c.SETTINGS, settings)), (c.OVERRIDES, _table(c.OVERRIDES, overrides)))
+                                      (c.SETTINGS, _table(c.SETTINGS, settings)), (c.OVERRIDES, _table(c.OVERRIDES, overrides)), (c.RULES, _table(c.RULES, rules)))
               if t is not None}
     config = config_from_tables(tables)
     _CONFIG_CACHE[key] = config
@@ -73,12 +73,13 @@ def _row_notes(rows: AccountRows) -> tuple[list[str | None], list[str]]:
     return row_ids, notes
 
 
-def score_rows(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None) -> Scored:
+def score_rows(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None,
+               rules=None) -> Scored:
     """Score the account rows through :func:`chs_excel.pipeline.prepare`.
 
-    ``header``: the Accounts header row, when ``accounts`` holds data rows only.
+    ``header``: the Accounts header row, when ``accounts`` holds data rows only; ``rules``: the Rules table.
     """
-    config = cached_config(metrics, categories, settings, overrides)
+    config = cached_config(metrics, categories, settings, overrides, rules)
     rows = as_grid(accounts)
     if header is not None:
         head = [str(h).strip() if h is not None else "" for h in as_grid(header)[0]]

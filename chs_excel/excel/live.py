@@ -10,12 +10,14 @@ from :mod:`chs_excel.book.look`, each cell's band from
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 
 from chs_excel.book.cells import clean_grid
 from chs_excel.book.dates import date_to_serial
+from chs_excel.book.form import FormSheet, Formula, LineChart
 from chs_excel.book.look import BAND_LOOKS, HEADER, TITLE, Look, rules_for
 from chs_excel.book.table import OutputSheet, Table, cell_position, column_letter, link_kind, table_from_grid
 from chs_excel.cellvalues import EXCEL_ERRORS
@@ -64,6 +66,32 @@ def _column_values(series: pd.Series) -> list:
         floats = series.to_numpy(dtype=float)
         return [None if f != f else f for f in floats.tolist()]
     return [_cell_value(v) for v in values]
+
+
+# What the live writer cannot do through xlwings' public API (the file writer does all of it):
+FORM_LIMITS = """\
+- Page orientation, fit to pages and print titles: xlwings has no API for them (its page setup offers only the
+  print area, and on its remote engine only that); set them in Excel (Page Layout) or refresh the file instead.
+- Row heights for wrapped text: Excel fits rows to wrapped text itself when it lays the sheet out.
+- Drop-downs, gridlines off and vertical alignment: Office.js clients only (xlwings Lite, Server with Office.js);
+  on the other runtimes they are left out.
+- A line chart whose categories and values are not two columns side by side: left out (the chart API takes one
+  block of cells)."""
+SHEET_REFERENCE = re.compile(r"^('(?:[^']|'')+'|[^'!]+)!(\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)$")
+
+
+def _points(width: float) -> float:
+    """A column width in characters as Office.js wants it, in points: Calibri 11 is 7 pixels a character plus 5
+    of padding, and a pixel is 0.75 points."""
+    return round((width * 7 + 5) * 0.75, 2)
+
+
+def _optional(action) -> None:
+    """Do what only some runtimes support (xlwings raises NotImplementedError on the others)."""
+    try:
+        action()
+    except NotImplementedError:
+        pass
 
 
 def _hex(color: str) -> str:
@@ -120,9 +148,12 @@ class XlwingsBookWriter:
             return sheet
         return self.book.sheets.add(name, after=self.book.sheets[len(names) - 1])
 
-    def write(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
+    def write(self, sheets: list[OutputSheet | FormSheet], remove: tuple[str, ...] = ()) -> None:
         for out in sheets:
-            self._write_one(out)
+            if isinstance(out, FormSheet):
+                self._write_form(out)
+            else:
+                self._write_one(out)
             if out.hidden:
                 self.book.sheets[out.name].visible = False
         existing = {s.name.casefold(): s.name for s in self.book.sheets}
@@ -130,14 +161,95 @@ class XlwingsBookWriter:
             if name.casefold() in existing and name.casefold() not in {out.name.casefold() for out in sheets}:
                 self.book.sheets[existing[name.casefold()]].delete()
 
-    def _write_one(self, out: OutputSheet) -> None:
-        sheet = self._sheet(out.name)
+    @staticmethod
+    def _clear_charts(sheet) -> None:
         try:
             charts = list(sheet.charts)
         except (KeyError, AttributeError):  # a client that reports no chart list
             charts = []
         for chart in charts:  # charts are not cleared with the cells
             chart.delete()
+
+    def _write_form(self, form: FormSheet) -> None:
+        """Write a :class:`~chs_excel.book.form.FormSheet`: values in one write, then each formula, look, number
+        format, merged range, width and height; the drop-downs, formula colours, line charts, gridlines and print
+        area where the runtime's API has them (see :data:`FORM_LIMITS`)."""
+        sheet = self._sheet(form.name)
+        self._clear_charts(sheet)
+        if not form.cells:
+            return
+        places = {ref: cell_position(ref) for ref in form.cells}
+        rows = max(r for r, _ in places.values())
+        cols = max(k for _, k in places.values())
+        grid = [[None] * cols for _ in range(rows)]
+        for ref, cell in form.cells.items():
+            if not isinstance(cell.value, Formula):
+                r, k = places[ref]
+                grid[r - 1][k - 1] = _cell_value(cell.value)  # text stays text, never a formula
+        sheet.range((1, 1), (rows, cols)).raw_value = grid
+        for ref, cell in form.cells.items():
+            target = sheet.range(ref)
+            if isinstance(cell.value, Formula):
+                target.formula = "=" + cell.value.text.removeprefix("=")
+            if cell.number_format:
+                target.number_format = cell.number_format
+            if cell.look is not None:
+                _style(target, cell.look)
+                if cell.look.wrap:
+                    target.wrap_text = True
+                    _optional(lambda: setattr(target, "vertical_alignment", "top"))
+        for ref in form.merged:
+            sheet.range(ref).merge()
+        in_points = sheet.book.app.engine.type == "remote"
+        for letter, width in form.widths.items():
+            sheet.range(f"{letter}:{letter}").column_width = _points(width) if in_points else width
+        for row, height in form.heights.items():
+            sheet.range(f"{row}:{row}").row_height = height
+        for letter in form.hidden_columns:
+            sheet.range(f"{letter}:{letter}").columns.hidden = True
+        if not form.gridlines:
+            _optional(lambda: setattr(sheet, "show_gridlines", False))
+        for validation in form.validations:
+            source = self._reference(validation.source)
+            if source is not None:
+                _optional(lambda: sheet.range(validation.ref).data_validation.set_list(source, in_cell_dropdown=True))
+        for colour in form.colours:
+            look = colour.look
+            sheet.range(colour.ref).conditional_formats.add_custom(
+                "=" + colour.formula.removeprefix("="), fill_color=_hex(look.fill) if look.fill else None,
+                font_color=_hex(look.font) if look.font else None, font_bold=True if look.bold else None,
+                stop_if_true=True)
+        for chart in form.charts:
+            self._line_chart(sheet, chart)
+        if form.page.print_area:
+            _optional(lambda: setattr(sheet.page_setup, "print_area", form.page.print_area))
+
+    def _reference(self, formula: str):
+        """The ``xlwings.Range`` of a reference such as ``'Score History'!$A$2:$A$9`` (None if it is not one)."""
+        m = SHEET_REFERENCE.match(formula.removeprefix("="))
+        if m is None:
+            return None
+        name = m.group(1)[1:-1].replace("''", "'") if m.group(1).startswith("'") else m.group(1)
+        names = {s.name.casefold(): s.name for s in self.book.sheets}
+        if name.casefold() not in names:
+            return None
+        return self.book.sheets[names[name.casefold()]].range(m.group(2).replace("$", ""))
+
+    def _line_chart(self, sheet, spec: LineChart) -> None:
+        """A line chart with markers, when categories and values are side by side (one source block)."""
+        categories, values = self._reference(spec.categories), self._reference(spec.values)
+        if categories is None or values is None or categories.sheet.name != values.sheet.name:
+            return
+        if (categories.row, categories.shape) != (values.row, values.shape) or values.column != categories.column + 1:
+            return  # the live chart API takes one block: categories then values
+        source = categories.sheet.range((categories.row, categories.column),
+                                        (categories.row + categories.shape[0] - 1, values.column))
+        sheet.charts.add(width=spec.columns * 48, height=spec.rows * 15, chart_type="line_markers", source=source,
+                         anchor=sheet[spec.anchor])
+
+    def _write_one(self, out: OutputSheet) -> None:
+        sheet = self._sheet(out.name)
+        self._clear_charts(sheet)
         frame = out.frame
         columns = list(frame.columns)
         n, width, head = len(frame), len(columns), out.header_row
@@ -175,6 +287,14 @@ class XlwingsBookWriter:
                     sheet.range((head + 1 + r, j)).add_hyperlink(address, str(frame[col].iloc[r]))
         for chart in out.charts:
             self._chart(sheet, chart, columns, head, n)
+        for col in out.wrap:  # wrapped, top-aligned data cells (row heights: Excel fits them to the text)
+            if n and col in columns:
+                j = columns.index(col) + 1
+                cells = sheet.range((head + 1, j), (head + n, j))
+                cells.wrap_text = True
+                _optional(lambda: setattr(cells, "vertical_alignment", "top"))
+        if out.page is not None and out.page.print_area:
+            _optional(lambda: setattr(sheet.page_setup, "print_area", out.page.print_area))
         sheet.autofit("c")
         self._widths(sheet, out, columns)
         self._freeze(sheet, out.freeze)
@@ -187,7 +307,7 @@ class XlwingsBookWriter:
             if col in columns:
                 letter = column_letter(columns.index(col) + 1)
                 # Calibri 11: a character is 7 pixels, plus 5 pixels of padding; a pixel is 0.75 points
-                sheet.range(f"{letter}:{letter}").column_width = round((width * 7 + 5) * 0.75, 2) if in_points else width
+                sheet.range(f"{letter}:{letter}").column_width = _points(width) if in_points else width
 
     @staticmethod
     def _freeze(sheet, freeze: str) -> None:

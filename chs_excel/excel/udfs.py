@@ -21,12 +21,14 @@ from chs_excel.excel.live import XlwingsBookReader, XlwingsBookWriter
 from chs_excel.problems import BookError, ConfigError
 from chs_excel.pipeline import RefreshSummary, backtest, refresh
 
-ACCOUNTS = "Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:L61), or data rows with the header passed as the last argument"
+ACCOUNTS = ("Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:L61), "
+            "or data rows with the header passed as the last argument")
 METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:S8)"
 CATEGORIES = "The Categories sheet's table, with its header row"
 SETTINGS = "Optional: the Settings table (band cut points, minimum coverage, as-of date)"
 HISTORY = "Optional: the Metric History table, needed by trend metrics"
 OVERRIDES = "Optional: the Overrides table"
+RULES = "Optional: the Rules table (rules that cap or set the overall score or band)"
 HEADER = "Optional: the Accounts header row, when the first argument holds data rows only (e.g. one row)"
 
 
@@ -48,7 +50,8 @@ def _common_args(fn):
     """The range arguments, taken raw: xlwings' per-cell conversion costs seconds on a large table, and
     :func:`chs_excel.book.cells.clean_grid` turns every client's shapes into clean cells in one pass."""
     for name, doc in (("accounts", ACCOUNTS), ("metrics", METRICS), ("categories", CATEGORIES),
-                      ("settings", SETTINGS), ("history", HISTORY), ("overrides", OVERRIDES), ("header", HEADER)):
+                      ("settings", SETTINGS), ("history", HISTORY), ("overrides", OVERRIDES), ("header", HEADER),
+                      ("rules", RULES)):
         fn = arg(name, "raw", doc=doc)(fn)
     return fn
 
@@ -56,53 +59,58 @@ def _common_args(fn):
 @func
 @_common_args
 @_excel_safe
-def health_score(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None):
+def health_score(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None, rules=None):
     """Overall health score (1-100) of each account row; blank where there is not enough data."""
-    return sf.health_score(accounts, metrics, categories, settings, history, overrides, header)
+    return sf.health_score(accounts, metrics, categories, settings, history, overrides, header, rules=rules)
 
 
 @func
 @_common_args
 @_excel_safe
-def health_band(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None):
+def health_band(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None, rules=None):
     """Red, Amber or Green for each account row (CSM band overrides included)."""
-    return sf.health_band(accounts, metrics, categories, settings, history, overrides, header)
+    return sf.health_band(accounts, metrics, categories, settings, history, overrides, header, rules=rules)
 
 
 @func
 @_common_args
 @arg("category", doc="Category name, e.g. \"Product\"")
 @_excel_safe
-def category_score(accounts, category, metrics, categories, settings=None, history=None, overrides=None, header=None):
+def category_score(accounts, category, metrics, categories, settings=None, history=None, overrides=None, header=None,
+                   rules=None):
     """Score (1-100) of one category for each account row."""
-    return sf.category_score(accounts, category, metrics, categories, settings, history, overrides, header)
+    return sf.category_score(accounts, category, metrics, categories, settings, history, overrides, header, rules=rules)
 
 
 @func
 @_common_args
 @arg("metric", doc="Metric name, e.g. \"CSM sentiment\"")
 @_excel_safe
-def metric_score(accounts, metric, metrics, categories, settings=None, history=None, overrides=None, header=None):
+def metric_score(accounts, metric, metrics, categories, settings=None, history=None, overrides=None, header=None,
+                 rules=None):
     """Score (1-100) of one metric for each account row; blank where its value is missing or unusable."""
-    return sf.metric_score(accounts, metric, metrics, categories, settings, history, overrides, header)
+    return sf.metric_score(accounts, metric, metrics, categories, settings, history, overrides, header, rules=rules)
 
 
 @func
 @_common_args
 @arg("benchmark", "raw", doc="The benchmark score: one number, or one per account row")
 @_excel_safe
-def health_gap(accounts, benchmark, metrics, categories, settings=None, history=None, overrides=None, header=None):
+def health_gap(accounts, benchmark, metrics, categories, settings=None, history=None, overrides=None, header=None,
+               rules=None):
     """Overall score minus the benchmark for each account row: negative means below benchmark."""
-    return sf.health_gap(accounts, benchmark, metrics, categories, settings, history, overrides, header)
+    return sf.health_gap(accounts, benchmark, metrics, categories, settings, history, overrides, header, rules=rules)
 
 
 @func
 @_common_args
 @arg("top", doc="Optional: how many metrics to name (default 3)")
 @_excel_safe
-def health_drivers(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None, top=3):
+def health_drivers(accounts, metrics, categories, settings=None, history=None, overrides=None, header=None, top=3,
+                   rules=None):
     """The metrics that cost each account the most points, e.g. "Support engagement -18, Outreach -9"."""
-    return sf.health_drivers(accounts, metrics, categories, settings, history, overrides, header, top=top or 3)
+    return sf.health_drivers(accounts, metrics, categories, settings, history, overrides, header, top=top or 3,
+                             rules=rules)
 
 
 # ------------------------------------------------------------------ scripts (buttons)

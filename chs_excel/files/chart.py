@@ -1,6 +1,8 @@
-"""DrawingML for chs-excel's bar charts: one drawing part per sheet holding every chart, one chart part per chart."""
+"""DrawingML for chs-excel's charts (bars on output sheets, lines on a form): one drawing part per sheet holding
+every chart, one chart part per chart."""
 from __future__ import annotations
 
+from chs_excel.book.form import LineChart
 from chs_excel.book.table import BarChart, cell_position, column_letter, quoted_sheet
 from chs_excel.files.ooxml import NS_CHART, NS_DRAWING, NS_REL, NS_SHEET_DRAWING, XML_DECLARATION, escape
 
@@ -58,15 +60,56 @@ def drawing_xml(anchors: list[str], rows: int) -> bytes:
             + '</xdr:wsDr>').encode("utf-8")
 
 
-def chart_anchor_xml(anchor: str, rows: int, k: int = 0) -> str:
-    """The ``<xdr:twoCellAnchor>`` placing the drawing's ``k``-th chart at ``anchor``."""
+def chart_anchor_xml(anchor: str, rows: int, k: int = 0, *, span: tuple[int, int] | None = None) -> str:
+    """The ``<xdr:twoCellAnchor>`` placing the drawing's ``k``-th chart at ``anchor``: over 8 columns and enough
+    rows for ``rows`` bars, or over ``span`` (columns, rows) cells."""
     row, col = (p - 1 for p in cell_position(anchor))
-    height = max(12, 3 + 2 * rows)
+    width, height = span if span is not None else (8, max(12, 3 + 2 * rows))
     name = "chs-excel chart" if k == 0 else f"chs-excel chart {k + 1}"
     return (f'<xdr:twoCellAnchor>'
             f'<xdr:from><xdr:col>{col}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>'
-            f'<xdr:to><xdr:col>{col + 8}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row + height}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>'
+            f'<xdr:to><xdr:col>{col + width}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row + height}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>'
             f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="{k + 2}" name="{name}"/><xdr:cNvGraphicFramePr/>'
             f'</xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic>'
             f'<a:graphicData uri="{NS_CHART}"><c:chart xmlns:c="{NS_CHART}" xmlns:r="{NS_REL}" r:id="rId{k + 1}"/></a:graphicData>'
             f'</a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>')
+
+
+def line_drawing_xml(charts: list[LineChart]) -> bytes:
+    """A drawing holding the line charts of a form, each over its own block of cells (``rId{k+1}``: the k-th)."""
+    return (f'{XML_DECLARATION}<xdr:wsDr xmlns:xdr="{NS_SHEET_DRAWING}" xmlns:a="{NS_DRAWING}">'
+            + "".join(chart_anchor_xml(spec.anchor, 0, k, span=(spec.columns, spec.rows))
+                      for k, spec in enumerate(charts))
+            + '</xdr:wsDr>').encode("utf-8")
+
+
+def line_chart_xml(spec: LineChart) -> bytes:
+    """The chart part of a one-series line chart with markers, over the ranges ``spec`` names (absolute, with the
+    sheet). No cached points: Excel and LibreOffice draw it from the cells when they open the file."""
+    name = (f'<c:tx><c:v>{escape(spec.series_name)}</c:v></c:tx>' if spec.series_name else "")
+    scaling = ('<c:scaling><c:orientation val="minMax"/>'
+               + (f'<c:max val="{spec.value_max:g}"/>' if spec.value_max is not None else "")
+               + (f'<c:min val="{spec.value_min:g}"/>' if spec.value_min is not None else "") + '</c:scaling>')
+    title = (f'<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:pPr><a:defRPr sz="1100" b="1"/></a:pPr><a:r>'
+             f'<a:rPr lang="en-US" sz="1100" b="1"/><a:t>{escape(spec.title)}</a:t></a:r></a:p></c:rich></c:tx>'
+             f'<c:overlay val="0"/></c:title><c:autoTitleDeleted val="0"/>') if spec.title else (
+             '<c:autoTitleDeleted val="1"/>')
+    line = f'<c:spPr><a:ln w="28575" cap="rnd"><a:solidFill><a:srgbClr val="{spec.colour}"/></a:solidFill></a:ln></c:spPr>'
+    marker = (f'<c:marker><c:symbol val="circle"/><c:size val="5"/><c:spPr><a:solidFill><a:srgbClr val="{spec.colour}"/>'
+              f'</a:solidFill></c:spPr></c:marker>')
+    return (f'{XML_DECLARATION}'
+            f'<c:chartSpace xmlns:c="{NS_CHART}" xmlns:a="{NS_DRAWING}" xmlns:r="{NS_REL}"><c:roundedCorners val="0"/>'
+            f'<c:chart>{title}<c:plotArea><c:layout/>'
+            f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>'
+            f'<c:ser><c:idx val="0"/><c:order val="0"/>{name}{line}{marker}'
+            f'<c:cat><c:strRef><c:f>{escape(spec.categories)}</c:f></c:strRef></c:cat>'
+            f'<c:val><c:numRef><c:f>{escape(spec.values)}</c:f></c:numRef></c:val><c:smooth val="0"/></c:ser>'
+            f'<c:marker val="1"/><c:axId val="500011"/><c:axId val="500012"/></c:lineChart>'
+            f'<c:catAx><c:axId val="500011"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
+            f'<c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="1"/><c:tickLblPos val="low"/>'
+            f'<c:crossAx val="500012"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
+            f'<c:lblOffset val="100"/></c:catAx>'
+            f'<c:valAx><c:axId val="500012"/>{scaling}<c:delete val="0"/><c:axPos val="l"/><c:majorGridlines/>'
+            f'<c:numFmt formatCode="General" sourceLinked="1"/><c:tickLblPos val="nextTo"/><c:crossAx val="500011"/>'
+            f'<c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
+            f'<c:plotVisOnly val="0"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")

@@ -49,9 +49,13 @@ def xf_xml(font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = Fa
 
 
 def dxf_xml(look: Look) -> str:
-    """The differential format (``<dxf>``) a conditional-format rule applies: font colour and solid fill."""
-    return (f'<dxf><font><color rgb="FF{look.font}"/></font><fill><patternFill patternType="solid">'
-            f'<fgColor rgb="FF{look.fill}"/><bgColor rgb="FF{look.fill}"/></patternFill></fill></dxf>')
+    """The differential format (``<dxf>``) a conditional-format rule applies: font colour (and bold), solid fill.
+
+    Parts the look leaves as ``None`` are left out, so the rule keeps the cell's own."""
+    font = ("<b/>" if look.bold else "") + (f'<color rgb="FF{look.font}"/>' if look.font else "")
+    fill = (f'<fill><patternFill patternType="solid"><fgColor rgb="FF{look.fill}"/><bgColor rgb="FF{look.fill}"/>'
+            f'</patternFill></fill>') if look.fill else ""
+    return f'<dxf>{f"<font>{font}</font>" if font else ""}{fill}</dxf>'
 
 
 class Styles:
@@ -135,14 +139,49 @@ class StyleIds:
 
     def __init__(self, styles: Styles):
         self.styles = styles
-        self.header = styles.cell_format(HEADER)
-        self.title = styles.cell_format(TITLE)
-        self.link = styles.cell_format(LINK)
-        self.band = {band: styles.cell_format(look) for band, look in BAND_LOOKS.items()}
+        self._parts: dict[int, tuple[int, int, int]] = {0: (0, 0, 0)}  # xf -> (font, fill, number format)
+        self._looks: dict[tuple[Look, str], int] = {}
+        self.header = self.look(HEADER)
+        self.title = self.look(TITLE)
+        self.link = self.look(LINK)
+        self.band = {band: self.look(look) for band, look in BAND_LOOKS.items()}
         self.band_dxf = {band: styles.dxf(look) for band, look in BAND_LOOKS.items()}
         self._formats: dict[str, int] = {}
+        self._wrapped: dict[int, int] = {}
+        self._dxfs: dict[Look, int] = {}
+
+    def _xf(self, font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> int:
+        xf = self.styles.xf(font, fill, number_format, wrap)
+        if not wrap:
+            self._parts[xf] = (font, fill, number_format)
+        return xf
 
     def number_format(self, code: str) -> int:
         if code not in self._formats:
-            self._formats[code] = self.styles.xf(number_format=self.styles.number_format(code))
+            self._formats[code] = self._xf(number_format=self.styles.number_format(code))
         return self._formats[code]
+
+    def look(self, look: Look | None, number_format: str = "") -> int:
+        """The cell format of a look (``None``: the default font, no fill) with a number format (``""``: General)."""
+        key = (look or Look(), number_format)
+        if key not in self._looks:
+            numbers = self.styles.number_format(number_format) if number_format else 0
+            if look is None:
+                self._looks[key] = self._xf(number_format=numbers) if numbers else 0
+            else:
+                font, fill = self.styles.font(look), self.styles.fill(look.fill) if look.fill else 0
+                self._looks[key] = self._xf(font, fill, numbers, look.wrap)
+        return self._looks[key]
+
+    def wrapped(self, xf: int) -> int:
+        """``xf`` (a format made here) with its text wrapped and aligned to the top of the cell."""
+        if xf not in self._wrapped:
+            parts = self._parts.get(xf)
+            self._wrapped[xf] = xf if parts is None else self.styles.xf(*parts, wrap=True)  # None: wraps already
+        return self._wrapped[xf]
+
+    def dxf(self, look: Look) -> int:
+        """The differential format (index into ``dxfs``) of a conditional-format rule's look."""
+        if look not in self._dxfs:
+            self._dxfs[look] = self.styles.dxf(look)
+        return self._dxfs[look]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from chs_excel.book.dates import date_to_serial
+from chs_excel.book.form import PageSetup
 from chs_excel.book.look import rules_for
 from chs_excel.book.table import OutputSheet, cell_position, column_letter, link_kind
 from chs_excel.files.ooxml import NEEDS_ESCAPE, NS_MAIN, NS_REL, XML_DECLARATION, escape
@@ -357,8 +358,11 @@ class SheetXml:
                 codes = np.zeros(n, np.int8) if codes is None else codes
                 codes[linked] = len(xfs)
                 xfs.append(ids.link)
+            if col in sheet.wrap:  # long text wraps inside the column, from the top of the row
+                xfs = [ids.wrapped(xf) for xf in xfs]
             self.data_columns.append(_Column(j, frame.iloc[:, j], xfs, codes))
         self.conditional_formats = _conditional_formats(sheet, columns, head, n, ids) if n else ""
+        self.row_openings = _wrapped_row_openings(sheet, columns) if n and sheet.wrap else None
         width = max(len(columns), max((len(r) for r in sheet.preamble), default=0), 1)
         self.width = max(width, max((len(r) for r in sheet.postscript), default=0))
 
@@ -407,7 +411,7 @@ class SheetXml:
         end_row = sheet.postscript_row + len(sheet.postscript) - 1 if sheet.postscript else head + n
         widths = [sheet.widths.get(col, max(10, min(40, len(str(col)) + 2))) for col in columns]
         parts = [f'{XML_DECLARATION}<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">',
-                 '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',  # printed landscape, one page wide
+                 sheet_properties_xml(sheet.page),
                  f'<dimension ref="A1:{letters[self.width - 1]}{end_row}"/>', sheet_view_xml(sheet.freeze),
                  cols_xml(widths), "<sheetData>"]
         parts += [self._loose_row(r, row, letters) for r, row in enumerate(sheet.preamble, start=1) if row]
@@ -426,8 +430,7 @@ class SheetXml:
             parts.append(self.conditional_formats)
         yield "".join(parts).encode("utf-8")
         yield from self._hyperlinks()
-        parts = ['<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>',
-                 '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>']
+        parts = [page_xml(sheet.page)]
         if self.drawing_rel:
             parts.append(f'<drawing r:id="{self.drawing_rel}"/>')
         parts.append("</worksheet>")
@@ -453,17 +456,22 @@ class SheetXml:
         row_bytes = sum(column.all_openings.itemsize + values.itemsize + 24
                         for column, (_, values, _) in zip(self.data_columns, cells))
         step = max(1, BLOCK_BYTES // max(row_bytes, 1))
+        openings = None if self.row_openings is None else self.row_openings[start:stop]
         if step >= stop - start:
-            return self._matrix(numbers, cells)
+            return self._matrix(numbers, cells, openings)
         return b"".join(self._matrix(numbers[a:a + step], [(k[a:a + step], v[a:a + step], None if c is None else
-                                                            c[a:a + step]) for k, v, c in cells])
+                                                            c[a:a + step]) for k, v, c in cells],
+                                     None if openings is None else openings[a:a + step])
                         for a in range(0, stop - start, step))
 
-    def _matrix(self, numbers: np.ndarray, cells: list) -> bytes:
+    def _matrix(self, numbers: np.ndarray, cells: list, openings: np.ndarray | None = None) -> bytes:
         block = _Matrix(len(numbers))
         block.constant(b'<row r="')
         block.array(numbers)
-        block.constant(b'">')
+        if openings is None:
+            block.constant(b'">')
+        else:
+            block.array(openings)
         for column, (kinds, values, codes) in zip(self.data_columns, cells):
             present = kinds[kinds != _BLANK]
             if not present.size:
@@ -513,6 +521,39 @@ class SheetXml:
             yield b"</hyperlinks>"
 
 
+LINE_HEIGHT = 15.0  # points per line of Calibri 11
+MAX_LINES = 27  # a row of at most 409 points, Excel's highest
+
+
+def wrapped_lines(texts: pd.Series, width: float) -> np.ndarray:
+    """About how many lines each text takes wrapped in a column ``width`` characters wide (1 for short or
+    blank text), counted in bulk: a line holds ``width - 1`` characters (words do not fill lines), and each
+    line break starts a new one."""
+    if not (texts.dtype == object or isinstance(texts.dtype, pd.StringDtype)):
+        return np.ones(len(texts))  # numbers, dates: one line
+    length = texts.str.len().fillna(0).to_numpy(dtype=float)  # not text (a number, blank): NaN, one line
+    breaks = texts.str.count("\n").fillna(0).to_numpy(dtype=float)
+    lines = np.ceil(length / max(width - 1.0, 1.0)) + breaks
+    return np.clip(lines, 1, MAX_LINES)
+
+
+def _wrapped_row_openings(sheet: OutputSheet, columns: list) -> np.ndarray | None:
+    """The end of each data row's opening tag: ``">`` or, for a row whose wrapped text needs more than one line,
+    its height (``" ht="45" customHeight="1">``). The spreadsheet programs do not grow a row for wrapped text
+    on their own when they open a file (LibreOffice, Excel until it is edited), so the height is written."""
+    widths = {col: sheet.widths.get(col, max(10, min(40, len(str(col)) + 2))) for col in columns}
+    lines = np.ones(len(sheet.frame))
+    for col in sheet.wrap:
+        if col in widths:
+            lines = np.maximum(lines, wrapped_lines(sheet.frame[col], widths[col]))
+    if (lines <= 1).all():
+        return None
+    kinds, at = np.unique(lines, return_inverse=True)
+    texts = np.array([b'">' if k <= 1 else f'" ht="{k * LINE_HEIGHT:g}" customHeight="1">'.encode("ascii")
+                      for k in kinds], dtype="S")
+    return texts[at]
+
+
 def _link_kinds(targets: list[str | None]) -> list[str]:
     """``link_kind`` of each target, worked out once per distinct target (a column links to a few places)."""
     kinds = {target: link_kind(target) for target in set(targets)}
@@ -540,6 +581,26 @@ def sheet_view_xml(freeze: str) -> str:
     pane = "bottomRight" if col and row else ("topRight" if col else "bottomLeft")
     return (f'<sheetViews><sheetView workbookViewId="0"><pane{split} topLeftCell="{freeze}" activePane="{pane}" '
             f'state="frozen"/><selection pane="{pane}" activeCell="{freeze}" sqref="{freeze}"/></sheetView></sheetViews>')
+
+
+PAGE_MARGINS = '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'  # inches
+
+
+def sheet_properties_xml(page: PageSetup | None) -> str:
+    """``<sheetPr>`` asking for the page setup's fit to pages (empty when the sheet prints at 100%)."""
+    return '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if page is not None and page.fits else ""
+
+
+def page_xml(page: PageSetup | None) -> str:
+    """``<pageMargins>`` and ``<pageSetup>`` (orientation, pages wide and tall) of a sheet; the margins alone for
+    ``None`` (the spreadsheet's own defaults). Print titles and area are workbook names, written by the writer."""
+    if page is None:
+        return PAGE_MARGINS
+    attrs = f' orientation="{"landscape" if page.landscape else "portrait"}"'
+    if page.fits:  # 0 is "as many pages as it takes"; 1 is the default, left out as Excel does
+        attrs += "".join(f' {name}="{int(value)}"' for name, value in (("fitToWidth", page.fit_width),
+                                                                       ("fitToHeight", page.fit_height)) if value != 1)
+    return f"{PAGE_MARGINS}<pageSetup{attrs}/>"
 
 
 def cols_xml(widths: list[float]) -> str:

@@ -22,9 +22,11 @@ from xml.parsers import expat
 from chs_excel.contract import SNAPSHOT_SHEET
 from chs_excel.files.atomic import atomic_write, check_writable
 from chs_excel.files.package import open_package
+from chs_excel.book.form import FormSheet, LineChart, PageSetup
 from chs_excel.book.table import OutputSheet, quoted_sheet
 from chs_excel.problems import BookError
-from chs_excel.files.chart import chart_xml, drawing_xml
+from chs_excel.files.chart import chart_xml, drawing_xml, line_chart_xml, line_drawing_xml
+from chs_excel.files.form import form_xml
 from chs_excel.files.ooxml import (CT_CHART, CT_DRAWING, CT_RELS, CT_STYLES, CT_WORKSHEET, FORMULA, FORMULA_BYTES,
                                    NS_PACKAGE_REL, NS_REL, REL_CALC_CHAIN, REL_CHART, REL_DRAWING, REL_HYPERLINK,
                                    REL_STYLES, REL_WORKSHEET, SHEET_PROTECTION, XML_DECLARATION, ascii_compatible,
@@ -74,6 +76,7 @@ OUTPUT_FOLDERS = {"sheet": "worksheets/sheet{}.xml", "drawing": "drawings/drawin
 # CT_Workbook children after definedNames: calcPr goes before the first of these present
 AFTER_CALC_PR = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing",
                  "fileRecoveryPr", "webPublishObjects", "extLst")
+PRINT_NAMES = {"_xlnm.print_titles", "_xlnm.print_area"}
 KIND_NAMES = {"chartsheet": "a chart sheet", "dialogsheet": "a dialog sheet", "xlmacrosheet": "a macro sheet",
               "xlintlmacrosheet": "a macro sheet"}
 
@@ -263,7 +266,8 @@ class Plan:
                 raise BookError(f"the sheet '{sheet.name}' of {self.label} holds your {what} '{title}', which a "
                                 f"refresh would replace; rename the sheet or move the {what}. Nothing was changed.")
 
-    def apply(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
+    def apply(self, sheets: list[OutputSheet | FormSheet], remove: tuple[str, ...] = ()) -> None:
+        """Write ``sheets`` (tables and forms, each replacing the sheet of its name) and delete ``remove``."""
         names = [s.name for s in sheets]
         self.check(names)
         written = {n.strip().casefold() for n in names}
@@ -285,11 +289,18 @@ class Plan:
             path = self.sheet_path(sheet.name, sheet.hidden)
             rels: list[tuple[str, str, str, bool]] = []
             drawing_rel = None
-            if sheet.charts and len(sheet.frame):
-                drawing_rel = "rIdDrawing1"
-                rels.append((drawing_rel, REL_DRAWING, relative(path, self._charts(sheet)), False))
-            xml, links = worksheet_xml(sheet, ids, drawing_rel, date1904=self.date1904,
-                                       protection=protections.get(path))
+            if isinstance(sheet, FormSheet):
+                if sheet.charts:
+                    drawing_rel = "rIdDrawing1"
+                    rels.append((drawing_rel, REL_DRAWING, relative(path, self._line_charts(sheet.charts)), False))
+                xml, links = form_xml(sheet, ids, drawing_rel, date1904=self.date1904,
+                                      protection=protections.get(path)), []
+            else:
+                if sheet.charts and len(sheet.frame):
+                    drawing_rel = "rIdDrawing1"
+                    rels.append((drawing_rel, REL_DRAWING, relative(path, self._charts(sheet)), False))
+                xml, links = worksheet_xml(sheet, ids, drawing_rel, date1904=self.date1904,
+                                           protection=protections.get(path))
             rels += [(rid, REL_HYPERLINK, target, True) for rid, target in links]
             self.written[path] = xml  # blocks of bytes, made as the writer zips them: the sheet is never whole
             sheet_rels = self.opc.find(rels_path(path)) or rels_path(path)
@@ -297,6 +308,9 @@ class Plan:
                 self.written[sheet_rels] = _rels(rels)
                 self.dropped.discard(sheet_rels)
             self.dropped.discard(path)
+        for sheet in sheets:
+            if sheet.page is not None:
+                self._print_names(sheet.name, sheet.page)
         if self.styles_part:
             self.written[self.styles_part] = encode_xml(self.styles.xml)
         else:
@@ -330,6 +344,57 @@ class Plan:
         for chart in charts:
             self._override(chart, CT_CHART)
         return drawing
+
+    def _line_charts(self, charts: list[LineChart]) -> str:
+        """Write one drawing part holding a form's line charts (one chart part each); the drawing's name."""
+        drawing = self._free("drawing")
+        self.written[drawing] = b""  # reserve the name
+        parts = []
+        for spec in charts:
+            chart = self._free("chart")
+            self.written[chart] = line_chart_xml(spec)
+            parts.append(chart)
+        self.written[drawing] = line_drawing_xml(charts)
+        self.written[rels_path(drawing)] = _rels([(f"rId{k}", REL_CHART, relative(drawing, chart), False)
+                                                  for k, chart in enumerate(parts, start=1)])
+        self._override(drawing, CT_DRAWING)
+        for chart in parts:
+            self._override(chart, CT_CHART)
+        return drawing
+
+    def _print_names(self, name: str, page: PageSetup) -> None:
+        """Set the print titles and print area of our sheet ``name`` as the page asks: workbook names
+        ``_xlnm.Print_Titles`` / ``_xlnm.Print_Area`` local to the sheet (by its position). One already there
+        (from the last refresh) is replaced where it stands, or removed when the page no longer asks for it,
+        so refreshing again never adds a second one; names of other sheets and the user's other names stay."""
+        position = self.sheets.index(self.existing(name))
+        for kind, text in (("Print_Area", page.print_area_formula(name)), ("Print_Titles", page.print_titles(name))):
+            self._local_name(f"_xlnm.{kind}", position, text)
+
+    def _local_name(self, name: str, position: int, text: str | None) -> None:
+        p = self.p
+        element = f'<{p}definedName name="{name}" localSheetId="{position}">{escape(text)}</{p}definedName>' if text else ""
+        old = next((m for m in re.finditer(rf'<{p}definedName\b([^>]*?)(?:/>|>.*?</{p}definedName\s*>)', self.workbook,
+                                           re.S)
+                    if re.search(rf'\bname="{re.escape(name)}"', m.group(1), re.I)
+                    and re.search(rf'\blocalSheetId="{position}"', m.group(1))), None)
+        if old is not None:
+            if old.group(0) != element:
+                self.workbook = self.workbook[:old.start()] + element + self.workbook[old.end():]
+            return
+        if not element:
+            return
+        m = re.search(rf"</{p}definedNames\s*>|<{p}definedNames\s*/>", self.workbook)
+        if m is not None:
+            block = element if m.group(0).startswith("</") else f"<{p}definedNames>{element}</{p}definedNames>"
+            end = m.start() if m.group(0).startswith("</") else m.end()
+            self.workbook = self.workbook[:m.start()] + block + self.workbook[end:]
+            return
+        # CT_Workbook: definedNames comes after sheets (functionGroups, externalReferences) and before calcPr
+        later = [re.search(rf"<{p}{tag}\b", self.workbook) for tag in ("calcPr",) + AFTER_CALC_PR]
+        later = [x.start() for x in later if x]
+        at = min(later) if later else list(re.finditer(rf"</{p}workbook\s*>", self.workbook))[-1].start()
+        self.workbook = self.workbook[:at] + f"<{p}definedNames>{element}</{p}definedNames>" + self.workbook[at:]
 
     def _protection(self, part: str) -> str | None:
         """The sheet's ``<sheetProtection>`` element, rebuilt without a prefix, if it has one.
@@ -388,7 +453,8 @@ class Plan:
         pattern = _sheet_reference(targets)
         root = self.opc.workbook_root()
         for element in root.iter():
-            if local(element.tag) == "definedName" and pattern.search(element.text or ""):
+            if local(element.tag) == "definedName" and pattern.search(element.text or "") and not (
+                    element.get("name", "").lower() in PRINT_NAMES):  # where to print: nothing to calculate
                 return True
         # names XML writes as they are (no entity), found ignoring ASCII case as the pattern does
         needles = [n.lower().encode("ascii") for n in targets] if all(
@@ -479,7 +545,7 @@ class PackageBookWriter:
             with open_package(self.source) as package:
                 self.date1904 = Plan(package, self.source.name).date1904
 
-    def write(self, sheets: list[OutputSheet], remove: tuple[str, ...] = ()) -> None:
+    def write(self, sheets: list[OutputSheet | FormSheet], remove: tuple[str, ...] = ()) -> None:
         check_writable(self.target)
         with open_package(self.source) as package:
             plan = Plan(package, self.source.name)

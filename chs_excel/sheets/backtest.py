@@ -6,6 +6,7 @@ outcomes and Score History. See :mod:`chs_excel.analysis.separation` for the mea
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 from chs_excel import contract as c
 from chs_excel.analysis import distribution, history
 from chs_excel.analysis import separation as bt
+from chs_excel.book.form import PageSetup
 from chs_excel.book.table import BarChart, OutputSheet
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.bands import band_of
@@ -23,6 +25,9 @@ from chs_excel.problems import DataIssue
 
 BAND_ORDER = [*c.BANDS, "No score"]
 POINT_COLORS = ("E06666", "FFD966", "93C47D", "BFBFBF")
+SEGMENT_COLOR, STAGE_COLOR = "8EA9DB", "B4A7D6"  # the chart's bars for segments (blue) and stages (purple)
+GROUP = "Band, segment or stage"
+_FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 FEW_ACCOUNTS, FEW_CHURNED = 200, 30
 
 
@@ -54,8 +59,18 @@ class Backtest:
         return out
 
 
-def _pct(value) -> str:
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.1%}"
+def natural_key(label: str) -> tuple:
+    """How a group's label sorts: by the first number in it (``2-10`` before ``11-50``), then as text, ignoring case.
+
+    Labels without a number come after those with one; "(none)" (accounts without a label) last.
+    """
+    found = _FIRST_NUMBER.search(label)
+    return (label == "(none)", found is None, float(found.group()) if found else 0.0, label.casefold(), label)
+
+
+def naturally_sorted(table: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s rows in the order of :func:`natural_key` of their labels (the index)."""
+    return table.loc[sorted(table.index, key=natural_key)] if len(table) else table
 
 
 def _round(value, digits=3):
@@ -135,9 +150,18 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         ["Top-decile lift", _round(lift, 2), "undefined" if lift is None else
          f"The lowest-scored tenth of accounts churned {lift:.1f}x as often as all accounts"],
         [],
-        ["Churn rate by band (the chart shows the same)"],
+        ["Churn rate by band, by segment and by journey stage (the chart under the tables shows the same)"],
     ]
-    frame = by_band.reset_index(names="Band")
+    segments = pd.Series(labels["Segment"].reindex(accounts).to_numpy() if "Segment" in labels else [""] * n, index=accounts)
+    stages = pd.Series(labels["Stage"].reindex(accounts).to_numpy() if "Stage" in labels else [""] * n, index=accounts)
+    by_segment, by_stage = (naturally_sorted(bt.churn_table(groups, churned)) for groups in (segments, stages))
+    # One table, so that each churn rate is a number in one percent-formatted column (sortable, chartable):
+    # the bands first (rows the backtest's readers know), then each segment and each stage, named as such.
+    frame = pd.concat([by_band.reset_index(names=GROUP),
+                       by_segment.reset_index(names=GROUP).assign(**{GROUP: lambda f: "Segment " + f[GROUP]}),
+                       by_stage.reset_index(names=GROUP).assign(**{GROUP: lambda f: "Stage " + f[GROUP]})],
+                      ignore_index=True)
+    bar_colors = POINT_COLORS + (SEGMENT_COLOR,) * len(by_segment) + (STAGE_COLOR,) * len(by_stage)
     post: list[list] = []
     styles: dict[int, str] = {4: "header", 10: "title"}
     titles, headers = [], []  # positions within the postscript
@@ -150,12 +174,6 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         post.extend(rows)
         post.append([])
 
-    segments = pd.Series(labels["Segment"].reindex(accounts).to_numpy() if "Segment" in labels else [""] * n, index=accounts)
-    stages = pd.Series(labels["Stage"].reindex(accounts).to_numpy() if "Stage" in labels else [""] * n, index=accounts)
-    for title, groups in (("Churn rate by segment", segments), ("Churn rate by journey stage", stages)):
-        table = bt.churn_table(groups, churned)
-        section(title, [title.split(" by ")[1].capitalize(), "Accounts", "Churned", "Churn rate"],
-                [[g, int(r["Accounts"]), int(r["Churned"]), _pct(r["Churn rate"])] for g, r in table.iterrows()])
     signal_title = "Which signals carry information (AUC of each alone)"
     if use_history:
         signal_title += (": categories and metrics from Score History" if history_metrics else
@@ -194,11 +212,17 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     suggestions.append([caution])
     section("Suggestions (never applied automatically)", ["Suggestion"], suggestions)
 
-    sheet = OutputSheet(c.VALIDATION, frame, band_label_columns=("Band",), number_formats={"Churn rate": "0%"},
-                        widths={"Band": 30, "Accounts": 12, "Churned": 12, "Churn rate": 14},
+    # The chart goes under everything: beside the tables it covered the text running out of their last column
+    chart_row = (len(preamble) + 1) + len(frame) + 2 + len(post) + 1
+    # Column C holds the figures' meanings (long sentences, wrapped): wide enough for its header and a sentence
+    # in two or three lines; the signals' and suggestions' text in column A is wrapped over the width of A.
+    sheet = OutputSheet(c.VALIDATION, frame, band_label_columns=(GROUP,), number_formats={"Churn rate": "0.0%"},
+                        widths={GROUP: 34, "Accounts": 12, "Churned": 16, "Churn rate": 14},
                         freeze="A2", preamble=preamble, postscript=post, row_styles=styles,
-                        charts=[BarChart("Churn rate by band", "Band", ("Churn rate",), ("888888",), anchor="F11",
-                                         percent=False, stacked=False, horizontal=False, point_colors=POINT_COLORS)])
+                        page=PageSetup(landscape=True, fit_width=1, fit_height=0),
+                        charts=[BarChart("Churn rate by band, segment and stage", GROUP, ("Churn rate",), ("888888",),
+                                         anchor=f"A{chart_row}", percent=False, stacked=False, horizontal=True,
+                                         point_colors=bar_colors, value_format="0%")])
     sheet.row_styles.update({sheet.postscript_row + k: "title" for k in titles})
     sheet.row_styles.update({sheet.postscript_row + k: "header" for k in headers})
     return Backtest(sheet, n, lost, area, bt.gini(area), ks_value, lift, by_band, mode, issues)

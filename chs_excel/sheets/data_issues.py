@@ -6,6 +6,7 @@ import re
 import pandas as pd
 
 from chs_excel import contract as c
+from chs_excel.book.form import PageSetup
 from chs_excel.book.table import OutputSheet
 from chs_excel.problems import DataIssue
 
@@ -45,4 +46,6 @@ def issues_sheet(issues: list[DataIssue]) -> OutputSheet:
     frame = pd.DataFrame(rows, columns=ISSUE_COLUMNS)
     frame["Value"] = frame["Value"].map(lambda v: v if isinstance(v, str) else ("" if v is None else str(v)))
     widths = {"Sheet": 15, "Cell": 8, "Row": 7, "Column": 22, "Value": 22, "Problem": 55, "What chs-excel did": 45}
-    return OutputSheet(c.DATA_ISSUES, frame, widths=widths, freeze="A2")
+    return OutputSheet(c.DATA_ISSUES, frame, widths=widths, freeze="A2",
+                       wrap=("Value", "Problem", "What chs-excel did"),
+                       page=PageSetup(landscape=True, fit_width=1, fit_height=0, repeat_rows="1:1"))

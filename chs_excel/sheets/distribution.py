@@ -11,6 +11,7 @@ import pandas as pd
 
 from chs_excel import contract as c
 from chs_excel.analysis import distribution
+from chs_excel.book.form import PageSetup
 from chs_excel.book.table import BarChart, OutputSheet
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.bands import band_codes
@@ -18,6 +19,7 @@ from chs_excel.core.distinct import text_codes
 from chs_excel.sheets.common import account_labels
 
 CHART_COLORS = ("E06666", "FFD966", "93C47D")  # red, amber, green bars
+WARNING = "Warning"
 
 
 def distribution_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.Series, band: pd.Series,
@@ -49,12 +51,22 @@ def distribution_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.S
         add("Segment", name, count)
     warning = distribution.skew_warning(total, overall.to_numpy())
     frame = pd.DataFrame(rows)
+    # Each row says whether its own accounts sit mostly in one band: a category that puts nearly everyone in
+    # Amber, or a segment that is all Red, hides behind a balanced overall split.
+    frame[WARNING] = [distribution.group_skew_warning(row["Level"], {b: row[b] for b in (*c.BANDS, "No score")})
+                      for row in rows]
+    skewed = {level: int(((frame["Level"] == level) & (frame[WARNING] != "")).sum()) for level in ("Category", "Segment")}
+    plural = {"Category": "categories", "Segment": "segments"}
+    groups = " and ".join(f"{n} {level.lower() if n == 1 else plural[level]}" for level, n in skewed.items() if n)
     preamble: list[list] = [[f"Red / amber / green distribution as of {as_of.isoformat()}"],
                 [warning or "No band holds more than half of the scored accounts: the score separates accounts."],
+                [f"More than half of the scored accounts of {groups} sit in one band: see the {WARNING} column."
+                 if groups else "No category or segment has more than half of its scored accounts in one band."],
                 []]
     fmt = {f"{b} %": "0%" for b in c.BANDS}
     chart = BarChart("Share of accounts by band", "Group", c.BANDS, CHART_COLORS,
                      anchor=f"B{len(preamble) + len(frame) + 4}")  # under the table
-    widths = {"Level": 10, "Group": 24, "No score": 9}
-    return OutputSheet(c.DISTRIBUTION, frame, number_formats=fmt, widths=widths, freeze="A5", preamble=preamble,
-                       charts=[chart]), warning
+    widths = {"Level": 10, "Group": 24, "No score": 9, WARNING: 48}
+    return OutputSheet(c.DISTRIBUTION, frame, number_formats=fmt, widths=widths, freeze=f"A{len(preamble) + 2}",
+                       preamble=preamble, charts=[chart], wrap=(WARNING,),
+                       page=PageSetup(landscape=True, fit_width=1, fit_height=0)), warning

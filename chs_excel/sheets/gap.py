@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 
 import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
 from chs_excel.analysis.targets import benchmark_targets, category_points, match_benchmarks, select_playbooks, top_names
+from chs_excel.book.form import PageSetup
 from chs_excel.book.table import OutputSheet
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.distinct import group_rows
@@ -53,14 +55,40 @@ def gap_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.Series, ba
                 [summary["below"], "accounts below their benchmark (listed below, biggest gap first)"],
                 [summary["at_or_above"], "at or above their benchmark"],
                 [summary["no_benchmark"], "with no benchmark for their segment and stage"],
-                [summary["no_score"], "without an overall score (not enough data)"],
-                []]
+                [summary["no_score"], "without an overall score (not enough data)"]]
+    # in lines about as wide as the table's first columns: one long line would shrink the printed page to fit it
+    preamble += [[line] for line in textwrap.wrap(benchmark_advice(summary), 110)]
+    preamble.append([])
+    # Sentences wrap within these widths (see ``wrap``), so they can be narrower than the longest one
     widths = {c.ACCOUNT_ID: 12, "Account name": 26, "Segment": 13, "Stage": 10, "CSM": 16, "Overall": 9,
-              "Benchmark": 11, "Gap": 7, "Costing most points": 44, "Categories below target": 30, "Playbook": 26,
-              "Actions": 60, "Owner": 16}
+              "Benchmark": 11, "Gap": 7, "Costing most points": 36, "Categories below target": 26, "Playbook": 24,
+              "Actions": 46, "Owner": 16}
     out = OutputSheet(c.GAP, rows, bands={"Overall": (config.bands.red_below, config.bands.amber_below)},
-                      widths=widths, freeze=f"C{len(preamble) + 2}", preamble=preamble, links={"Playbook": links})
+                      widths=widths, freeze=f"C{len(preamble) + 2}", preamble=preamble, links={"Playbook": links},
+                      wrap=("Costing most points", "Categories below target", "Playbook", "Actions"),
+                      page=PageSetup(landscape=True, fit_width=1, fit_height=0,
+                                     repeat_rows=f"{len(preamble) + 1}:{len(preamble) + 1}"))
     return rows, out, summary
+
+
+def benchmark_advice(counts: dict[str, int]) -> str:
+    """What to add when no scored account has a benchmark ('' when some have, or none is scored).
+
+    Parameters
+    ----------
+    counts : dict of str to int
+        The Benchmark Gap summary: "below", "at_or_above", "no_benchmark", "no_score".
+
+    Returns
+    -------
+    str
+    """
+    if counts.get("below", 0) or counts.get("at_or_above", 0) or not counts.get("no_benchmark", 0):
+        return ""
+    return (f"No account has a benchmark yet: add rows to the '{c.BENCHMARKS}' sheet, one per segment and journey "
+            f"stage (columns Segment, Stage and Target, the overall score an account should have there, 1-100; a "
+            f"blank Segment or Stage matches any), e.g. Segment 11-50, Stage Onboard, Target 75. Rows that match no "
+            f"account are listed on '{c.DATA_ISSUES}'. See docs/workbook.md, Benchmarks.")
 
 
 def _categories_below(config: HealthConfig, chosen: np.ndarray, categories: pd.DataFrame) -> np.ndarray:

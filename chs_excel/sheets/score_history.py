@@ -11,6 +11,7 @@ import pandas as pd
 
 from chs_excel import contract as c
 from chs_excel.analysis import history
+from chs_excel.book.form import PageSetup
 from chs_excel.book.table import OutputSheet
 from chs_excel.config.model import HealthConfig
 
@@ -34,15 +35,18 @@ def index_sheet(config: HealthConfig, rows: list[dict], note: str) -> OutputShee
     """The visible Score History sheet: one row per snapshot kept, newest first."""
     frame = pd.DataFrame(rows, columns=history.INDEX_COLUMNS)
     frame = frame.sort_values(history.DATE, ascending=False, kind="stable").reset_index(drop=True)
+    # short lines: a note runs over the empty cells to its right, and the page ends after the table's last column
     notes = [["Each snapshot's scores, account by account, are on its own hidden sheet:"],
-             ["right-click a sheet tab > Unhide. A second refresh on the same date replaces that date's snapshot."]]
+             ["right-click a sheet tab > Unhide."],
+             ["A second refresh on the same date replaces that date's snapshot."]]
     if note:
         notes.append([note])
     # the header stays on row 1 (notes below the table) so that the next refresh reads this sheet as a table
     return OutputSheet(c.SCORE_HISTORY, frame, bands={history.AVERAGE: (config.bands.red_below, config.bands.amber_below)},
                        number_formats={history.DATE: "yyyy-mm-dd"},
                        widths={history.DATE: 12, history.SHEET: 26, history.ACCOUNTS: 10, history.AVERAGE: 10},
-                       freeze="B2", postscript=notes)
+                       freeze="B2", postscript=notes, page=PageSetup(landscape=True, fit_width=1, fit_height=0,
+                                                                     repeat_rows="1:1"))
 
 
 def history_sheets(config: HealthConfig, past: history.Past, as_of: dt.date, new: pd.DataFrame,

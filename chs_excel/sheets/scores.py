@@ -5,13 +5,16 @@ import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
+from chs_excel.book.form import PageSetup
 from chs_excel.book.table import OutputSheet
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.engine import ScoreResult
-from chs_excel.core.explain import override_notes, rounded
+from chs_excel.core.explain import override_notes, rounded, rule_notes
 from chs_excel.sheets.common import account_labels
 
 CHANGE_FORMAT = '"▲ "0;"▼ "0;"▶ "0'
+# The columns of sentences: wrapped within their width (top-aligned) rather than running under the next column
+WRAPPED = ("Drivers", "Missing data", "Override")
 
 
 def scores_sheet(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, overall: pd.Series, band: pd.Series,
@@ -35,14 +38,20 @@ def scores_sheet(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame
     columns["Drivers"] = drivers.reindex(index).to_numpy()
     columns["Missing data"] = result.missing.to_numpy()
     columns["Override"] = override_notes(result).to_numpy()
+    columns["Rule"] = rule_notes(result).to_numpy()
     # Lowest overall first, then by ID: each column is put in that order once, before it goes into the frame.
     order = score_order(np.asarray(columns["Overall"], dtype=float), columns[c.ACCOUNT_ID])
     frame = pd.DataFrame({name: np.asarray(values)[order] for name, values in columns.items()})
     widths = {c.ACCOUNT_ID: 12, "Account name": 28, "Segment": 13, "Stage": 10, "CSM": 16, "Overall": 9, "Band": 8,
               "Change": 8, "Band drop": 14, "Coverage": 10, "Status": 16, "Drivers": 42, "Missing data": 30, "Override": 50}
     widths.update({name: 13 for name in list(bands)[1:]})
+    widths["Rule"] = 40
     return OutputSheet(c.SCORES, frame, bands=bands, band_label_columns=("Band",),
-                       number_formats={"Coverage": "0%", "Change": CHANGE_FORMAT}, widths=widths, freeze="C2")
+                       number_formats={"Coverage": "0%", "Change": CHANGE_FORMAT}, widths=widths, freeze="C2",
+                       # ~30 columns: one page wide would print them at ~5 pt; at 100% over pages across, each page
+                       # repeats the header row and the account's ID and name
+                       wrap=WRAPPED, page=PageSetup(landscape=True, fit_width=0, fit_height=0, repeat_rows="1:1",
+                                                    repeat_columns="A:B"))
 
 
 def score_order(score: np.ndarray, ids) -> np.ndarray:

@@ -141,7 +141,7 @@ def test_refresh_writes_gap_history_and_distribution(tmp_path):
     assert links["Renewal rescue"] == "https://example.com/playbooks/renewal-rescue"
     assert links["Onboarding recovery"] == "Playbooks!A3"  # no link given: its own row on Playbooks
     dist = wb[c.DISTRIBUTION]
-    assert [cell.value for cell in dist[4]][:6] == ["Level", "Group", "Red", "Amber", "Green", "No score"]
+    assert [cell.value for cell in dist[5]][:6] == ["Level", "Group", "Red", "Amber", "Green", "No score"]
     assert len(dist._charts) == 1
 
 

@@ -89,7 +89,7 @@ def test_init_keeps_every_part_and_the_workbook_refreshes(name, tmp_path, capsys
 
     code, out, err = run(capsys, "init", book)
     assert code == 0, err
-    assert "Added 9 sheet(s)" in out
+    assert "Added 10 sheet(s)" in out
 
     after = parts(book)
     for part, data in before.items():
@@ -145,7 +145,7 @@ def test_refresh_never_rewrites_the_added_input_sheets(tmp_path, capsys):
     assert run(capsys, "refresh", book, "-q")[0] == 0
     assert run(capsys, "refresh", book, "-q")[0] == 0
     after = parts(book)
-    assert len(inputs) == 9 and all(after[p] == before[p] for p in inputs)
+    assert len(inputs) == 10 and all(after[p] == before[p] for p in inputs)
 
 
 def test_example_scores_as_the_template_does(tmp_path, capsys):

@@ -91,7 +91,7 @@ def test_config_error_changes_nothing_and_says_why(template):
 def test_validate_reports_without_writing(template):
     actions = run_script("validate_config", book_json(template))
     assert [a["func"] for a in actions] == ["alert"]
-    assert actions[0]["args"][0].startswith("The scorecard is valid; 60 accounts can be scored.\n5 data issue(s).")
+    assert actions[0]["args"][0].startswith("The scorecard is valid; 60 accounts can be scored.\n9 data issue(s).")
 
 
 def test_formula_like_text_is_written_as_text(template):

@@ -85,7 +85,7 @@ def add_user_content(path: Path) -> None:
 def test_template_refresh_writes_scores_and_issues(template):
     summary = refresh_file(template)
     wb = openpyxl.load_workbook(template)
-    assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-5:] == list(c.OUTPUT_SHEETS)
+    assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-len(c.OUTPUT_SHEETS):] == list(c.OUTPUT_SHEETS)
     scores = wb[c.SCORES]
     header = [cell.value for cell in scores[1]]
     assert header[:11] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Change", "Band drop",
@@ -225,7 +225,7 @@ def test_every_part_we_do_not_own_survives_byte_for_byte(template, tmp_path, suf
     for override in re.findall(r'<Override PartName="([^"]+)"', before["[Content_Types].xml"].decode()):
         assert override in types
     wb = openpyxl.load_workbook(book, keep_vba=suffix == ".xlsm")
-    assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-5:] == list(c.OUTPUT_SHEETS)
+    assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-len(c.OUTPUT_SHEETS):] == list(c.OUTPUT_SHEETS)
     assert wb["Dashboard"]["A1"].value == "=SUM(Accounts!F2:F61)"
     cached = openpyxl.load_workbook(book, data_only=True)["Dashboard"]["A1"].value
     assert cached == 12345  # the formula's cached value is still there
