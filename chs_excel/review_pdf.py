@@ -54,6 +54,8 @@ def values_only(page: FormSheet) -> FormSheet:
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 _NAME = re.compile(rb'\bname="([^"]*)"')
 _STATE = re.compile(rb'\s+state="[^"]*"')
+_PRINT_NAME = re.compile(rb'<(?:\w+:)?definedName\b(?=[^>]*\bname="_xlnm\.Print_(?:Area|Titles)")[^>]*'
+                         rb'\blocalSheetId="(\d+)"[^>]*>[^<]*</(?:\w+:)?definedName>')
 
 
 def _show_only(path: Path, names: set[str]) -> None:
@@ -78,6 +80,9 @@ def _show_only(path: Path, names: set[str]) -> None:
                 data = re.sub(rb'\s(activeTab|firstSheet)="\d+"', b"", data)
                 data = re.sub(rb"<((?:\w+:)?workbookView)\b", rb'<\1 activeTab="%d" firstSheet="%d"' % (first, first),
                               data, count=1)
+                # a hidden sheet with a print area of its own still prints in LibreOffice: drop those names
+                shown = {k for k, tag in enumerate(tags) if b'state="hidden"' not in tag}
+                data = _PRINT_NAME.sub(lambda m: m.group(0) if int(m.group(1)) in shown else b"", data)
             out.writestr(item, data)
     staged.replace(path)
 

@@ -69,6 +69,28 @@ def render_review(book: Path, out: Path, work: Path, account: str | None = None)
     return target.with_suffix(".png")
 
 
+def render_export(book: Path, out: Path, work: Path, rows: int = 12) -> Path:
+    """docs/img/crm_export.png: the first rows of ``chs-excel export --format csv``, opened as a spreadsheet."""
+    import csv
+    from chs_excel.export import export_file
+    exported = work / "crm_export.csv"
+    export_file(book, "csv", exported)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "CRM export"
+    with exported.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.reader(handle):
+            ws.append([float(v) if v.replace(".", "", 1).lstrip("-").isdigit() else v for v in row])
+    for cell in ws[1]:
+        cell.font = openpyxl.styles.Font(bold=True)
+    for column in ws.columns:
+        widest = max(len(str(c.value or "")) for c in column[:rows + 1])
+        ws.column_dimensions[column[0].column_letter].width = min(48, widest + 2)
+    sheet_book = work / "crm_export.xlsx"
+    wb.save(sheet_book)
+    return render(sheet_book, "CRM export", out, work, rows=rows, columns=15)  # up to Playbook
+
+
 def _content_box(pdf: Path, margin: int = 12) -> tuple[int, int, int, int]:
     """x, y, width, height of the non-white part of page 1 at DPI (read from an uncompressed PPM render)."""
     ppm = pdf.with_suffix("")
@@ -100,6 +122,7 @@ def main() -> None:
                     "Score History": {"rows": 12, "columns": 9}}.get(sheet, {})
             print(render(book, sheet, out, work, **size))
         print(render_review(book, out, work))
+        print(render_export(book, out, work))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ Semantics
 - ``cap score``: the overall becomes at most To. ``cap band``: at most the highest whole score of that band
   (Red: one below Red below, rounded up), so the shown score and its band agree. ``set band``: the band is
   forced, the score is unchanged (like a band override).
+- The rules whose condition holds are listed for an account only where, together, they change what it shows
+  (its score or band): a rule capping an account that is Red already at Red is not listed.
 - Several rules firing: the lowest cap applies; of several ``set band`` rules the lowest band; every rule that
   fired is listed. An account without an overall score (insufficient data) is left as it is.
 """
@@ -141,6 +143,13 @@ def apply_rules(config: HealthConfig, overall: np.ndarray, categories: dict[str,
         else:
             cap = float(rule.to) if rule.effect == "cap score" else band_cap(str(rule.to), config.bands)
             np.minimum(capped, cap, out=capped, where=hits)  # the lowest cap wins
+    # The rules are listed only where, together, they change what the account shows (its score or its band):
+    # "CSM sentiment Red caps overall at Red" on an account already Red is no news.
+    shown, after = np.floor(overall + 0.5), np.floor(capped + 0.5)
+    band_before = band_codes(shown, config.bands.red_below, config.bands.amber_below)
+    band_after = np.where(forced != NO_BAND, forced, band_codes(after, config.bands.red_below, config.bands.amber_below))
+    changed = (after != shown) & scored | (band_after != band_before)
+    fired = [hits & changed for hits in fired]
     return RulesApplied(capped, forced, fired)
 
 

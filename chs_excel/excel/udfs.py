@@ -7,7 +7,7 @@ It only converts: the logic lives in :mod:`chs_excel.excel.functions` and
 
 Every function takes the account rows (with their header row, or pass the header
 separately as the last argument) and the config ranges, and returns one value per
-row, so ``=HEALTH_SCORE(Accounts!A1:L61, Metrics!A1:S8, Categories!A1:E4)`` spills
+row, so ``=HEALTH_SCORE(Accounts!A1:N61, Metrics!A1:U8, Categories!A1:E4)`` spills
 a score for every account.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from chs_excel.excel.live import XlwingsBookReader, XlwingsBookWriter
 from chs_excel.problems import BookError, ConfigError
 from chs_excel.pipeline import RefreshSummary, backtest, refresh
 
-ACCOUNTS = ("Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:L61), "
+ACCOUNTS = ("Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:N61), "
             "or data rows with the header passed as the last argument")
-METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:S8)"
+METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:U8)"
 CATEGORIES = "The Categories sheet's table, with its header row"
 SETTINGS = "Optional: the Settings table (band cut points, minimum coverage, as-of date)"
 HISTORY = "Optional: the Metric History table, needed by trend metrics"

@@ -39,12 +39,13 @@ def fill_xml(color: str) -> str:
     return f'<fill><patternFill patternType="solid"><fgColor rgb="FF{color}"/><bgColor rgb="FF{color}"/></patternFill></fill>'
 
 
-def xf_xml(font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> str:
-    """A cell format (``<xf>`` of ``cellXfs``) from font, fill and number format indices."""
+def xf_xml(font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False, top: bool = False) -> str:
+    """A cell format (``<xf>`` of ``cellXfs``) from font, fill and number format indices; ``wrap``: text wraps
+    from the top of the cell; ``top``: aligned to the top without wrapping (beside wrapped cells of its row)."""
     attrs = f'numFmtId="{number_format}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"'
     attrs += "".join(f' {a}="1"' for a, on in (("applyNumberFormat", number_format), ("applyFont", font),
-                                               ("applyFill", fill), ("applyAlignment", wrap)) if on)
-    body = '<alignment vertical="top" wrapText="1"/>' if wrap else ""
+                                               ("applyFill", fill), ("applyAlignment", wrap or top)) if on)
+    body = '<alignment vertical="top" wrapText="1"/>' if wrap else '<alignment vertical="top"/>' if top else ""
     return f"<xf {attrs}>{body}</xf>" if body else f"<xf {attrs}/>"
 
 
@@ -123,8 +124,8 @@ class Styles:
     def fill(self, color: str) -> int:
         return self._add("fills", "fill", fill_xml(color))
 
-    def xf(self, font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> int:
-        return self._add("cellXfs", "xf", xf_xml(font, fill, number_format, wrap))
+    def xf(self, font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False, top: bool = False) -> int:
+        return self._add("cellXfs", "xf", xf_xml(font, fill, number_format, wrap, top))
 
     def dxf(self, look: Look) -> int:
         return self._add("dxfs", "dxf", dxf_xml(look))
@@ -148,6 +149,7 @@ class StyleIds:
         self.band_dxf = {band: styles.dxf(look) for band, look in BAND_LOOKS.items()}
         self._formats: dict[str, int] = {}
         self._wrapped: dict[int, int] = {}
+        self._top: dict[int, int] = {}
         self._dxfs: dict[Look, int] = {}
 
     def _xf(self, font: int = 0, fill: int = 0, number_format: int = 0, wrap: bool = False) -> int:
@@ -179,6 +181,13 @@ class StyleIds:
             parts = self._parts.get(xf)
             self._wrapped[xf] = xf if parts is None else self.styles.xf(*parts, wrap=True)  # None: wraps already
         return self._wrapped[xf]
+
+    def top_aligned(self, xf: int) -> int:
+        """``xf`` (a format made here) aligned to the top of the cell, so a row reads from its top line."""
+        if xf not in self._top:
+            parts = self._parts.get(xf)
+            self._top[xf] = xf if parts is None else self.styles.xf(*parts, top=True)  # None: aligned already
+        return self._top[xf]
 
     def dxf(self, look: Look) -> int:
         """The differential format (index into ``dxfs``) of a conditional-format rule's look."""

@@ -360,6 +360,8 @@ class SheetXml:
                 xfs.append(ids.link)
             if col in sheet.wrap:  # long text wraps inside the column, from the top of the row
                 xfs = [ids.wrapped(xf) for xf in xfs]
+            elif sheet.wrap:  # beside wrapped text a cell reads from the top of its row too
+                xfs = [ids.top_aligned(xf) for xf in xfs]
             self.data_columns.append(_Column(j, frame.iloc[:, j], xfs, codes))
         self.conditional_formats = _conditional_formats(sheet, columns, head, n, ids) if n else ""
         self.row_openings = _wrapped_row_openings(sheet, columns) if n and sheet.wrap else None

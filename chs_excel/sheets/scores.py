@@ -6,7 +6,7 @@ import pandas as pd
 
 from chs_excel import contract as c
 from chs_excel.book.form import PageSetup
-from chs_excel.book.table import OutputSheet
+from chs_excel.book.table import OutputSheet, column_letter
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.engine import ScoreResult
 from chs_excel.core.explain import override_notes, rounded, rule_notes
@@ -14,16 +14,19 @@ from chs_excel.sheets.common import account_labels
 
 CHANGE_FORMAT = '"▲ "0;"▼ "0;"▶ "0'
 # The columns of sentences: wrapped within their width (top-aligned) rather than running under the next column
-WRAPPED = ("Drivers", "Missing data", "Override")
+WRAPPED = ("Drivers", "Missing data", "Override", "Rule")
 
 
 def scores_sheet(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, overall: pd.Series, band: pd.Series,
-                 categories: pd.DataFrame, change: pd.Series, drops: pd.Series, drivers: pd.Series) -> OutputSheet:
-    """One row per account: who it is, overall score and band, change, coverage, category and metric scores, why."""
+                 categories: pd.DataFrame, change: pd.Series, drops: pd.Series, drivers: pd.Series,
+                 benchmark: pd.Series) -> OutputSheet:
+    """One row per account: who it is, overall score, band and benchmark, change, coverage, category scores,
+    why (drivers, missing data, override, rule), then the metric scores."""
     index = overall.index
     columns = {c.ACCOUNT_ID: index.to_numpy(), **account_labels(labels, index)}
     columns["Overall"] = overall.to_numpy()
     columns["Band"] = band.to_numpy()
+    columns["Benchmark"] = benchmark.reindex(index).to_numpy()  # for its segment and stage (blank: none)
     columns["Change"] = change.reindex(index).to_numpy()
     columns["Band drop"] = drops.reindex(index).to_numpy()
     columns["Coverage"] = np.round(result.coverage.to_numpy(), 4)
@@ -32,26 +35,28 @@ def scores_sheet(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame
     for cat in config.categories:
         columns[cat.name] = categories[cat.name].to_numpy()
         bands[cat.name] = (cat.bands.red_below, cat.bands.amber_below)
-    for m in config.metrics:
-        columns[m.name] = rounded(result.metric_scores[m.name])
-        bands[m.name] = (m.bands.red_below, m.bands.amber_below)
     columns["Drivers"] = drivers.reindex(index).to_numpy()
     columns["Missing data"] = result.missing.to_numpy()
     columns["Override"] = override_notes(result).to_numpy()
     columns["Rule"] = rule_notes(result).to_numpy()
+    printed = len(columns)  # the metric detail after these is left off the printed pages
+    for m in config.metrics:
+        columns[m.name] = rounded(result.metric_scores[m.name])
+        bands[m.name] = (m.bands.red_below, m.bands.amber_below)
     # Lowest overall first, then by ID: each column is put in that order once, before it goes into the frame.
     order = score_order(np.asarray(columns["Overall"], dtype=float), columns[c.ACCOUNT_ID])
     frame = pd.DataFrame({name: np.asarray(values)[order] for name, values in columns.items()})
     widths = {c.ACCOUNT_ID: 12, "Account name": 28, "Segment": 13, "Stage": 10, "CSM": 16, "Overall": 9, "Band": 8,
-              "Change": 8, "Band drop": 14, "Coverage": 10, "Status": 16, "Drivers": 42, "Missing data": 30, "Override": 50}
+              "Benchmark": 11, "Change": 8, "Band drop": 14, "Coverage": 10, "Status": 16}
     widths.update({name: 13 for name in list(bands)[1:]})
-    widths["Rule"] = 40
+    widths.update({"Drivers": 42, "Missing data": 30, "Override": 50, "Rule": 40})
+    # Printed two pages across (~70%, about 8 pt), each repeating the header row and the account's ID and name;
+    # the metric scores (one column each) stay on screen: one page wide with them would print at ~4 pt.
+    page = PageSetup(landscape=True, fit_width=2, fit_height=0, repeat_rows="1:1", repeat_columns="A:B",
+                     print_area=f"A1:{column_letter(printed)}{len(frame) + 1}")
     return OutputSheet(c.SCORES, frame, bands=bands, band_label_columns=("Band",),
                        number_formats={"Coverage": "0%", "Change": CHANGE_FORMAT}, widths=widths, freeze="C2",
-                       # ~30 columns: one page wide would print them at ~5 pt; at 100% over pages across, each page
-                       # repeats the header row and the account's ID and name
-                       wrap=WRAPPED, page=PageSetup(landscape=True, fit_width=0, fit_height=0, repeat_rows="1:1",
-                                                    repeat_columns="A:B"))
+                       wrap=WRAPPED, page=page)
 
 
 def score_order(score: np.ndarray, ids) -> np.ndarray:

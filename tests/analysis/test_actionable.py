@@ -132,7 +132,7 @@ def test_refresh_writes_gap_history_and_distribution(tmp_path):
             compared += 1
     assert compared == 59
     gap = wb[c.GAP]
-    assert gap["A2"].value == 36 and gap["B2"].value.startswith("accounts below their benchmark")
+    assert gap["A2"].value == 37 and gap["B2"].value.startswith("accounts below their benchmark")
     rows = list(gap.iter_rows(min_row=8, values_only=True))
     gaps = [r[7] for r in rows]
     assert gaps == sorted(gaps) and all(g < 0 for g in gaps)
@@ -170,6 +170,6 @@ def test_gap_command_prints_the_top_of_the_list(tmp_path, capsys):
     book = write_template(tmp_path / "book.xlsx")
     assert main(["gap", str(book), "--top", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "As of 2026-11-15: 36 account(s) below their benchmark, 23 at or above, 0 with no benchmark, 1 without a score."
+    assert out[0] == "As of 2026-11-15: 37 account(s) below their benchmark, 22 at or above, 0 with no benchmark, 1 without a score."
     assert out[2].split()[:3] == ["Account", "ID", "Account"]
-    assert len(out) == 2 + 2 + 3 + 1 and out[-1].startswith("... and 33 more")
+    assert len(out) == 2 + 2 + 3 + 1 and out[-1].startswith("... and 34 more")

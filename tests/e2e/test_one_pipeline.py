@@ -11,6 +11,7 @@ import pytest
 from client_shapes import function_call, sheet_values
 from xlwings import server
 
+from chs_excel import contract as c
 from chs_excel import excel
 from chs_excel.cli import main
 from chs_excel.demo.template import AS_OF, write_template
@@ -39,7 +40,7 @@ def _serial(day: dt.date) -> float:
 def _function_scores(book, as_of: dt.date | None) -> dict[str, object]:
     """=HEALTH_SCORE spilled over the book's Accounts; ``as_of`` typed into the Settings range (the functions'
     only way to be given a date)."""
-    args = [sheet_values(book, name) for name in RANGES]
+    args = [sheet_values(book, name) for name in RANGES] + [None, sheet_values(book, c.RULES)]  # no header
     if as_of is not None:
         settings = args[RANGES.index("Settings")]
         next(r for r in settings if r[0] == "As-of date")[1] = _serial(as_of)
@@ -76,11 +77,8 @@ def test_every_route_uses_the_same_as_of_date_and_gives_the_same_scores(tmp_path
     assert validated.as_of == seen["as_of"] == refreshed.as_of == expected_day
     pd.testing.assert_series_equal(validated.result.overall, refreshed.result.overall)
     pd.testing.assert_series_equal(seen["overall"], refreshed.result.overall)
-    # The worksheet functions take no Rules range: they agree with the refresh wherever no rule fired
-    no_rule = refreshed.result.rules == ""
-    assert (~no_rule).any()  # the template's rules fire, so the comparison below leaves accounts out
-    assert {a: v for a, v in functions.items() if no_rule[a]} == \
-        {account: _shown(score) for account, score in refreshed.result.overall[no_rule].items()}
+    assert (refreshed.result.rules != "").any()  # the template's rules fire: the functions were given them too
+    assert functions == {account: _shown(score) for account, score in refreshed.result.overall.items()}
 
     argv = ["gap", str(book)] + (["--as-of", given.isoformat()] if given else [])
     assert main(argv) == 0

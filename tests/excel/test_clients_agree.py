@@ -107,7 +107,7 @@ def _spilled_matches(template, spilled: list[list]) -> None:
 
 @pytest.mark.parametrize("shape", ["office", "officejs_args"])
 def test_spilled_function_through_xlwings_dispatch(template, shape):
-    args = [sheet_values(template, s, shape) for s in INPUTS]
+    args = [sheet_values(template, s, shape) for s in INPUTS] + [None, sheet_values(template, c.RULES, shape)]
     spilled = asyncio.run(server.custom_functions_call(function_call("health_score", *args), excel))
     _spilled_matches(template, spilled)
 
@@ -115,7 +115,7 @@ def test_spilled_function_through_xlwings_dispatch(template, shape):
 @pytest.mark.parametrize("shape", ["com", "mac"])
 def test_spilled_function_with_desktop_values(template, shape):
     # Classic xlwings hands a "raw" argument to the function as the client gave it.
-    args = [sheet_values(template, s, shape) for s in INPUTS]
+    args = [sheet_values(template, s, shape) for s in INPUTS] + [None, sheet_values(template, c.RULES, shape)]
     _spilled_matches(template, excel.health_score(*args))
 
 
@@ -137,11 +137,13 @@ def test_recorded_function_calls_match_the_file_refresh(tmp_path):
                 wb[sheet][ref] = value
         if "Overrides!" not in call["_formula"]:  # a call without the Overrides range scores without them
             wb[c.OVERRIDES].delete_rows(2, wb[c.OVERRIDES].max_row)
+        if "Rules!" not in call["_formula"]:  # nor one without the Rules range, without rules
+            wb[c.RULES].delete_rows(2, wb[c.RULES].max_row)
         wb.save(book)
         result = refresh_file(book).result
         spilled = asyncio.run(server.custom_functions_call({k: v for k, v in call.items() if not k.startswith("_")},
                                                           excel))
-        first, last = (int(n) for n in re.match(r"=\w+\(Accounts!A(\d+):L(\d+)", call["_formula"]).groups())
+        first, last = (int(n) for n in re.match(r"=\w+\(Accounts!A(\d+):N(\d+)", call["_formula"]).groups())
         ids = [row[0] for row in file_sheet(book, "Accounts")[max(first, 2) - 1:last]]
         name, args = call["func_name"], call["args"]
         if name == "health_score":

@@ -117,8 +117,10 @@ def test_refresh_script_links_playbooks_and_adds_the_chart(template):
     refresh_file(template)
     on_file = [row[10] for row in openpyxl.load_workbook(template)[c.GAP].iter_rows(min_row=8, values_only=True)]
     assert [a["args"][1] for a in sorted(links, key=lambda a: a["start_row"])] == [p for p in on_file if p]
-    charts = [a for a in actions if a["func"] == "addChart"]
-    assert len(charts) == 1 and charts[0]["args"][1] == "BarStacked100" and charts[0]["args"][3] == "$B$4:$E$11"
+    charts = {a["args"][2]: a["args"] for a in actions if a["func"] == "addChart"}  # by sheet name
+    assert set(charts) == {c.DISTRIBUTION, c.ACCOUNT_REVIEW}
+    assert charts[c.DISTRIBUTION][1] == "BarStacked100" and charts[c.DISTRIBUTION][3] == "$B$5:$E$12"
+    assert charts[c.ACCOUNT_REVIEW][1] == "LineMarkers"  # the overall over the snapshots: one so far
 
 
 def test_refresh_in_excel_reads_the_previous_snapshot_and_deletes_one_no_longer_kept(template, monkeypatch):

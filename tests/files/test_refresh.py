@@ -77,8 +77,10 @@ def add_user_content(path: Path) -> None:
     dv.add("D2:D6")
     ws.conditional_formatting.add("B2:B6", CellIsRule(operator="greaterThan", formula=["3000"], fill=PatternFill("solid", fgColor="00FF00")))
     wb.defined_names["TotalARR"] = DefinedName("TotalARR", attr_text="'My Pipeline'!$B$2:$B$6")
-    wb["Accounts"]["N1"] = "Notes"
-    wb["Accounts"]["N2"] = "=LEN(B2)"
+    accounts = wb["Accounts"]
+    free = accounts.max_column + 1  # a column of the user's own, after the template's
+    accounts.cell(1, free, "Notes")
+    accounts.cell(2, free, "=LEN(B2)")
     wb.save(path)
 
 
@@ -88,8 +90,8 @@ def test_template_refresh_writes_scores_and_issues(template):
     assert [n for n in wb.sheetnames if not c.SNAPSHOT_SHEET.match(n)][-len(c.OUTPUT_SHEETS):] == list(c.OUTPUT_SHEETS)
     scores = wb[c.SCORES]
     header = [cell.value for cell in scores[1]]
-    assert header[:11] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Change", "Band drop",
-                           "Coverage", "Status"]
+    assert header[:12] == ["Account ID", "Account name", "Segment", "Stage", "CSM", "Overall", "Band", "Benchmark",
+                           "Change", "Band drop", "Coverage", "Status"]
     assert scores.max_row == 61 and summary.accounts == 60
     assert sum(summary.bands.values()) + summary.no_score == 60
     bands = [row[6] for row in scores.iter_rows(min_row=2, values_only=True)]
@@ -244,7 +246,7 @@ def test_libreoffice_opens_the_refreshed_workbook(template, tmp_path):
     assert lines[0].startswith("Account ID,Account name,Segment,Stage,CSM,Overall,Band")
     assert len(lines) == 61
     gap = (out / "rich-Benchmark Gap.csv").read_text(encoding="utf-8").splitlines()
-    assert gap[1].startswith('36,"accounts below their benchmark')
+    assert gap[1].startswith('37,"accounts below their benchmark')
 
 
 def test_failed_save_leaves_the_original_untouched(template, monkeypatch):

@@ -111,7 +111,7 @@ def test_a_snapshot_holds_what_the_scores_sheet_shows(tmp_path):
     snap = snapshot_rows(wb, "Score History 2026-11-15")
     rows = list(wb[c.SCORES].iter_rows(values_only=True))
     header = list(rows[0])
-    categories, metrics = ["Product", "Engagement", "Sentiment"], header[header.index("Sentiment") + 1:header.index("Drivers")]
+    categories, metrics = ["Product", "Engagement", "Sentiment"], header[header.index("Rule") + 1:]
     assert len(metrics) == 7 and len(snap) == ACCOUNTS
     for row in rows[1:]:
         shown, kept = dict(zip(header, row)), snap[row[0]]

@@ -123,9 +123,9 @@ NO_LOGIN = ["No login caps at 50", "Days", ">", 60, "cap score", 50]
 def test_cap_band_caps_at_the_highest_score_of_the_band():
     r = rules_prepared([M3_RED]).result
     assert r.overall["R"] == 39  # Red below 40: the highest whole Red score
-    assert r.overall["Q"] == 20  # already below: unchanged, but the rule fired
+    assert r.overall["Q"] == 20  # already Red: unchanged, and the rule is not listed (it changed nothing)
     assert r.overall_band["R"] == "Red"
-    assert r.rules.to_dict() == {"P": "", "Q": "m3 Red caps at Red", "R": "m3 Red caps at Red", "S": "", "T": ""}
+    assert r.rules.to_dict() == {"P": "", "Q": "", "R": "m3 Red caps at Red", "S": "", "T": ""}
     assert rule_notes(r)["R"] == "Rule: m3 Red caps at Red"
 
 
@@ -154,8 +154,9 @@ def test_set_band_forces_the_band_and_keeps_the_score():
 
 def test_band_comparisons_follow_red_amber_green():
     r = rules_prepared([["Below Green caps at 60", "Overall", "<", "Green", "cap score", 60]]).result
-    # Q 20 (Red) and T 70 (Green at Amber below 70) -> only Q fires, and it is below 60 already
-    assert r.rules.to_dict() == {"P": "", "Q": "Below Green caps at 60", "R": "", "S": "", "T": ""}
+    # Q 20 (Red) and T 70 (Green at Amber below 70) -> only Q's condition holds, and it is below 60 already:
+    # the rule changes nothing, so it is not listed
+    assert r.rules.to_dict() == {"P": "", "Q": "", "R": "", "S": "", "T": ""}
     r = rules_prepared([["A Amber or worse caps at 45", "A", "<=", "Amber", "cap score", 45]]).result
     assert r.overall["T"] == 45 and r.overall["R"] == 80  # T's A is 60 (Amber); R's A is 100
 
@@ -167,7 +168,7 @@ def test_overrides_win_over_rules():
     assert r.overall["P"] == 100 and r.overall_band["P"] == "Green"
     assert r.rules["R"] == "No login caps at 50; m3 Red caps at Red (override wins)"
     assert r.rules["P"] == "No login caps at 50 (override wins)"
-    assert r.overall["Q"] == 20 and r.rules["Q"] == "m3 Red caps at Red"
+    assert r.overall["Q"] == 20 and r.rules["Q"] == ""  # Red already: the rule changes nothing, is not listed
 
 
 def test_rules_see_metric_overrides_and_drivers_explain_the_computed_score():

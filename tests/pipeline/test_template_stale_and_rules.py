@@ -44,18 +44,21 @@ def test_rules_fire_on_scores(refreshed):
         row = scores[account]
         if row["Overall"] is None or account in overridden:
             continue
-        assert row["Overall"] <= 40 and login_rule in (row["Rule"] or "")
+        assert row["Overall"] <= 40
+        if login_rule in (row["Rule"] or ""):  # listed only where it changed the score: down to the cap
+            assert row["Overall"] == 40
     red = [row[c.ACCOUNT_ID] for row in refreshed[c.ACCOUNTS] if row["CSM sentiment"] == "Red"]
     for account in red:
         row = scores[account]
         if row["Overall"] is None or account in overridden or row["CSM sentiment"] != 20:  # a metric override
             continue
         assert row["Band"] == "Red" and row["Overall"] < 40
-        assert "CSM sentiment Red caps overall at Red" in row["Rule"]
+        if "CSM sentiment Red caps overall at Red" in (row["Rule"] or ""):  # listed where it lowered the score
+            assert row["Overall"] == 39
     # at least one rule visibly changes a score: the capped score sits exactly at its cap
     assert any(scores[a]["Overall"] == 40 for a in long_since) or any(scores[a]["Overall"] == 39 for a in red)
     fired = [row for row in refreshed[c.SCORES] if row["Rule"]]
-    assert all(row["Rule"].startswith("Rule: ") for row in fired)
+    assert fired and all(row["Rule"].startswith("Rule: ") for row in fired)
 
 
 def test_stale_usage_is_on_data_issues_and_missing_data(refreshed):
