@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(shipped, args.path) if shipped else write_template(args.path)
             summary = refresh_file(args.path)
             print("\n".join(summary.lines()))
-            print(f"Open {args.path}: start with the Scores and Benchmark Gap sheets.")
+            print(f"Open {args.path}: start with the Scores and Benchmark Gap sheets; Account Review is one account on one page.")
             return 0
         config = config_from_json(args.config) if args.config else None
         if args.command == "gap":

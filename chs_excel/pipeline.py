@@ -44,6 +44,9 @@ class RefreshSummary:
         counts = ", ".join(f"{n} {band.lower()}" for band, n in self.bands.items())
         out = [f"Scored {self.accounts} accounts as of {self.as_of.isoformat()}: {counts}"
                + (f", {self.no_score} without a score (insufficient data)" if self.no_score else "") + "."]
+        ruled = int((self.result.rules != "").sum()) if self.result is not None and self.result.rules is not None else 0
+        if ruled:
+            out.append(f"{ruled} account(s) capped or banded by a rule: see the 'Rule' column of '{c.SCORES}'.")
         if self.report is not None:
             gap = self.report.summary
             from chs_excel.sheets.gap import benchmark_advice  # what to add when no account has a benchmark

@@ -30,7 +30,8 @@ from defusedxml import ElementTree
 
 REGISTRY = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
             "xl/calcChain.xml", "docProps/app.xml"}
-OWNED_NAMES = ("Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues", "Validation")
+OWNED_NAMES = ("Scores", "Benchmark Gap", "Distribution", "Score History", "Data Issues", "Validation",
+               "Account Review")
 SNAPSHOT_NAME = re.compile(r"^Score History \d{4}-\d{2}-\d{2}$")  # Score History's hidden snapshot sheets
 TIMEOUT_SECONDS = 120
 
