@@ -121,7 +121,7 @@ def main() -> None:
             size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40},
                     "Score History": {"rows": 12, "columns": 9}}.get(sheet, {})
             print(render(book, sheet, out, work, **size))
-        print(render_review(book, out, work))
+        print(render_review(book, out, work, account="ACC-014"))  # a rule capped its score
         print(render_export(book, out, work))
 
 

@@ -392,7 +392,7 @@ def review_sheet(config: HealthConfig, as_of: dt.date, scores: OutputSheet, gap:
         here = quoted_sheet(name)
         charts = [LineChart("Overall score", f"{here}!$E${first_h}:$E${last_h}", f"{here}!$F${first_h}:$F${last_h}",
                             f"G{top + 1}", columns=2, rows=max(len(cats), len(history), 8) + 1,
-                            series_name="Overall")]
+                            series_name="Overall", value_min=0, value_max=100)]  # the whole scale: no drama
     else:
         charts = []
 
