@@ -149,6 +149,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--interpreter-mac", metavar="PYTHON", help="set Interpreter_Mac (Excel on Mac)")
     lt = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
     lt.add_argument("folder", type=Path, nargs="?", default=Path("chs-excel-lite"))
+    from chs_excel.sql.run import add_parser as add_score_parser  # scoring in SQL (DuckDB, Spark): chs_excel.sql
+    add_score_parser(sub, _date)
     return p
 
 
@@ -232,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(summary.lines()))
             print(f"Open {args.path}: start with the Scores and Benchmark Gap sheets; Account Review is one account on one page.")
             return 0
+        if args.command == "score":
+            from chs_excel.sql.run import score_command
+            return score_command(args)
         config = config_from_json(args.config) if args.config else None
         if args.command == "gap":
             summary = validate_file(args.book, config=config, as_of=args.as_of)

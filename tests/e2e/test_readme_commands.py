@@ -52,11 +52,26 @@ def _users_workbook(path: Path) -> None:
     wb.save(path)
 
 
+def _sheet_as_parquet(sheet: str):
+    """The demo's sheet as a Parquet file, every cell as its text (dates ISO): what an export from elsewhere holds."""
+    def make(path: Path) -> None:
+        import datetime as dt
+
+        import pandas as pd
+        rows = list(openpyxl.load_workbook(write_template(path.with_suffix(".xlsx")))[sheet].iter_rows(values_only=True))
+        text = [[v.date().isoformat() if isinstance(v, dt.datetime) else None if v is None else str(v) for v in row]
+                for row in rows[1:]]
+        pd.DataFrame(text, columns=list(rows[0]), dtype=object).to_parquet(path)
+    return make
+
+
 # Workbooks (or other files) a README command reads, by the name it is run with, and how to make them.
 INPUTS = {
     "my-accounts.xlsx": _demo_workbook,  # the demo: 60 accounts, refreshed
     "book-with-outcomes.xlsx": _example_with_outcomes,  # the saas_churn example: it has an Outcomes sheet
     "my-workbook.xlsx": _users_workbook,  # a team's own workbook, for `chs-excel init`
+    "accounts.parquet": _sheet_as_parquet(c.ACCOUNTS),  # the demo's accounts and history, for `chs-excel score`
+    "history.parquet": _sheet_as_parquet(c.HISTORY),
 }
 # Placeholders, and the name they are run with (an INPUTS name for one the command reads).
 PLACEHOLDERS = {"BOOK": "book-with-outcomes.xlsx", "PATH": "given-path.xlsx", "FOLDER": "given-folder"}
@@ -131,7 +146,8 @@ def _resolve(line: str, argv: list[str]) -> tuple[list[str], list[str]]:
         if exc.code == 0:  # --version, --help: nothing to read
             return resolved, []
         pytest.fail(f"README command `{line}` is not a valid chs-excel command (exit {exc.code})")
-    reads = [str(getattr(args, name)) for name in ("book", "config") if getattr(args, name, None) is not None]
+    files = ("book", "config") + (("accounts", "history") if args.command == "score" else ())  # init: a sheet name
+    reads = [str(getattr(args, name)) for name in files if getattr(args, name, None) is not None]
     for name in reads:
         if name not in INPUTS:
             pytest.fail(f"README command `{line}` reads {name!r}, which this test does not know how to make: "
