@@ -31,7 +31,7 @@ import pandas as pd
 
 from chs_excel import __version__
 from chs_excel import contract as c
-from chs_excel.analysis.targets import benchmark_targets, category_points, match_benchmarks, select_playbooks, top_names
+from chs_excel.analysis.targets import category_points, select_playbooks, top_names
 from chs_excel.config.model import HealthConfig
 from chs_excel.core.engine import ScoreResult
 from chs_excel.core.explain import driver_text, points_lost
@@ -165,10 +165,8 @@ def crm_table(config: HealthConfig, result: ScoreResult, scores_frame: pd.DataFr
     overall = scores["Overall"].to_numpy(dtype=float)
     band = pd.Series(scores["Band"].fillna("").to_numpy(dtype=object), index=index)
     stage = pd.Series(scores["Stage"].to_numpy(dtype=object), index=index)
-    segment = pd.Series(scores["Segment"].to_numpy(dtype=object), index=index)
 
-    chosen = match_benchmarks(config, segment, stage)
-    target = benchmark_targets(config, chosen).to_numpy(dtype=float)
+    target = scores["Benchmark"].to_numpy(dtype=float)  # matched once by the refresh's report (NaN: none)
     lost = points_lost(config, result.metric_scores)
     playbook = select_playbooks(config, band, stage, top_names(category_points(config, lost)), top_names(lost))
     picks = playbook.to_numpy()  # -1 (none) picks the trailing ""

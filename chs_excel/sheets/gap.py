@@ -19,12 +19,16 @@ from chs_excel.sheets.scores import score_order
 
 
 def gap_sheet(config: HealthConfig, labels: pd.DataFrame, overall: pd.Series, band: pd.Series, categories: pd.DataFrame,
-              lost: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, OutputSheet, dict[str, int]]:
-    """Accounts below the benchmark for their segment and stage, biggest gap first, with the playbook to run."""
+              lost: pd.DataFrame, as_of: dt.date, *, chosen: pd.Series | None = None
+              ) -> tuple[pd.DataFrame, OutputSheet, dict[str, int]]:
+    """Accounts below the benchmark for their segment and stage, biggest gap first, with the playbook to run.
+
+    ``chosen``: each account's benchmark (:func:`~chs_excel.analysis.targets.match_benchmarks`), when already
+    matched (the refresh shows it on Scores too); None: matched here."""
     index = overall.index
     info = account_labels(labels, index)
     segment, stage = pd.Series(info["Segment"], index=index), pd.Series(info["Stage"], index=index)
-    chosen = match_benchmarks(config, segment, stage)
+    chosen = match_benchmarks(config, segment, stage) if chosen is None else chosen
     target = benchmark_targets(config, chosen)
     gap = overall - target
     playbook = select_playbooks(config, band, stage, top_names(category_points(config, lost)), top_names(lost))

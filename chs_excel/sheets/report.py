@@ -62,9 +62,14 @@ def build_report(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame
         if len(before) and history.OVERALL in before else pd.Series(np.nan, index=overall.index)
     drops = history.band_drops(band, before[history.BAND]) if len(before) and history.BAND in before \
         else pd.Series("", index=overall.index)
-    scores = scores_sheet(config, result, labels, overall, band, categories, change, drops, drivers,
-                          benchmark_of(config, labels, overall.index))
-    gap, gap_out, summary = gap_sheet(config, labels, overall, band, categories, lost, as_of)
+    # Each account's benchmark, matched once: shown on Scores (the Account Review looks it up there) and used by
+    # Benchmark Gap, which lists only the accounts below theirs
+    info = account_labels(labels, overall.index)
+    chosen = match_benchmarks(config, pd.Series(info["Segment"], index=overall.index),
+                              pd.Series(info["Stage"], index=overall.index))
+    benchmark = pd.Series(benchmark_targets(config, chosen).to_numpy(), index=overall.index)
+    scores = scores_sheet(config, result, labels, overall, band, categories, change, drops, drivers, benchmark)
+    gap, gap_out, summary = gap_sheet(config, labels, overall, band, categories, lost, as_of, chosen=chosen)
     dist, warning = distribution_sheet(config, labels, overall, band, categories, as_of)
     snapshot = history.snapshot(overall, band, categories, result.metric_scores)
     kept = history_sheets(config, past, as_of, snapshot)
@@ -90,15 +95,6 @@ def _review_maker(config, as_of, scores, gap_out, issues_out, index, past, snaps
 
 
 REVIEW_READS_HISTORY = 20_000  # past this many accounts, older snapshots are not read for the page's saved values
-
-
-def benchmark_of(config: HealthConfig, labels: pd.DataFrame, accounts: pd.Index) -> pd.Series:
-    """Each account's benchmark for its segment and stage (NaN: none), shown on Scores: the Account Review page
-    looks it up there, and Benchmark Gap lists only the accounts below theirs."""
-    info = account_labels(labels, accounts)
-    chosen = match_benchmarks(config, pd.Series(info["Segment"], index=accounts),
-                              pd.Series(info["Stage"], index=accounts))
-    return pd.Series(benchmark_targets(config, chosen).to_numpy(), index=accounts)
 
 
 def _review_history(index: pd.DataFrame, past: history.Past, as_of: dt.date, new: pd.DataFrame,
