@@ -1,4 +1,4 @@
-"""The ``chs-excel`` command: refresh, validate, gap, backtest, export, template, init, demo, addin, lite.
+"""The ``chs-excel`` command: refresh, validate, gap, backtest, optimise, export, template, init, demo, addin, lite.
 
 Every command that scores goes through :mod:`chs_excel.pipeline` (``--as-of`` is handed to it as given).
 Exit codes: 0 fine, 1 config or data errors (or a workbook that cannot be
@@ -15,7 +15,7 @@ from pathlib import Path
 from chs_excel import __version__
 from chs_excel.config import config_from_json, excel_date_problem
 from chs_excel.contract import GAP as GAP_SHEET
-from chs_excel.contract import VALIDATION
+from chs_excel.contract import PROPOSAL, VALIDATION
 from chs_excel.problems import BookError, ConfigError
 from chs_excel.pipeline import backtest_file, refresh_file, validate_file
 from chs_excel.sheets.gap import benchmark_advice
@@ -112,6 +112,19 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--days", type=int, default=90, help="use scores from at least this many days before each outcome")
     b.add_argument("--as-of", type=_date)
     b.add_argument("--config", type=Path)
+    o = sub.add_parser("optimise", aliases=["optimize"], help="propose weights and cut points that would have "
+                       "separated the outcomes better, with cross-validated proof; write the Scorecard Proposal sheet")
+    o.add_argument("book", type=Path)
+    o.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    o.add_argument("--min-category-weight", type=float, default=0, metavar="PERCENT",
+                   help="each category keeps at least this share of the overall score (default 0)")
+    o.add_argument("--min-band-share", type=float, default=10, metavar="PERCENT",
+                   help="each proposed band holds at least this share of the accounts (default 10)")
+    o.add_argument("--days", type=int, default=90, help="with Score History: scores from at least this many days "
+                   "before each outcome")
+    o.add_argument("--seed", type=int, default=0, help="how the accounts are dealt into folds (default 0)")
+    o.add_argument("--as-of", type=_date)
+    o.add_argument("--config", type=Path)
     x = sub.add_parser("export", help="write the scores as CSV or JSON for a CRM import (the workbook is not changed)")
     x.add_argument("book", type=Path)
     x.add_argument("--format", choices=("csv", "json"), required=True, help="csv (UTF-8 with BOM, for Excel and "
@@ -246,6 +259,19 @@ def main(argv: list[str] | None = None) -> int:
             result = backtest_file(args.book, config=config, as_of=args.as_of, days=args.days)
             print("\n".join(result.lines()))
             print(f"Wrote the '{VALIDATION}' sheet of {args.book}")
+            return 0
+        if args.command in ("optimise", "optimize"):
+            from chs_excel.pipeline import optimise_file
+            from chs_excel.sheets.proposal import BadOptions, Options
+            options = Options(args.folds, args.min_category_weight / 100, args.min_band_share / 100, args.days,
+                              args.seed)
+            try:
+                proposal = optimise_file(args.book, config=config, as_of=args.as_of, options=options)
+            except BadOptions as exc:
+                print(f"chs-excel optimise: {exc}; nothing was written.", file=sys.stderr)
+                return 2
+            print("\n".join(proposal.lines()))
+            print(f"Wrote the '{PROPOSAL}' sheet of {args.book}")
             return 0
         if args.command == "export":
             from chs_excel.export import export_file

@@ -41,6 +41,7 @@ BENCHMARKS = "Benchmarks"
 PLAYBOOKS = "Playbooks"
 OUTCOMES = "Outcomes"
 VALIDATION = "Validation"
+PROPOSAL = "Scorecard Proposal"  # chs-excel optimise: weights and cut points proposed, never applied
 INSTRUCTIONS = "Instructions"
 SCORES = "Scores"
 GAP = "Benchmark Gap"
@@ -53,7 +54,7 @@ RULES = "Rules"  # optional: no sheet means no rules
 INPUT_SHEETS = (SETTINGS, CATEGORIES, METRICS, ACCOUNTS, HISTORY, OVERRIDES, BENCHMARKS, PLAYBOOKS, OUTCOMES, SCORE_HISTORY,
                 RULES)
 OUTPUT_SHEETS = (SCORES, GAP, DISTRIBUTION, SCORE_HISTORY, DATA_ISSUES, ACCOUNT_REVIEW)  # written by every refresh
-OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION,)  # every sheet chs-excel writes (Validation on request)
+OWNED_SHEETS = OUTPUT_SHEETS + (VALIDATION, PROPOSAL)  # every sheet chs-excel writes (the last two on request)
 # one hidden sheet per Score History snapshot, "Score History 2026-11-27" (the group: its as-of date)
 SNAPSHOT_SHEET = re.compile(rf"^\s*{re.escape(SCORE_HISTORY)} (\d{{4}}-\d{{2}}-\d{{2}})\s*$", re.I)
 
@@ -87,7 +88,13 @@ METRIC_COLUMNS = (
                                                        "date) counts as missing"),
     Column("Date column", "date_column", False, "with Stale after: the Accounts column holding the date the source was "
                                                 "last updated (blank for a trend: its latest Metric History period)"),
+    # after Date column, so ranges written before it existed (Metrics!A1:U8) still read every other column
+    Column("Read from", "read_from", False, "Accounts (blank) or Metric History: the latest entry logged there for the "
+                                            "account under this Source, on or before the as-of date (dated by its Period)"),
 )
+# Where a metric reads its Source ("Read from" on Metrics): the config word -> the sheet. A trend always reads
+# two periods of Metric History; any other measure reads Accounts unless it says Metric History.
+READ_FROM = {"accounts": ACCOUNTS, "history": HISTORY}
 
 CATEGORY_COLUMNS = (
     Column("Category", "name", True, "Name shown in Scores, e.g. 'Product'"),
@@ -110,6 +117,7 @@ SETTINGS_ROWS = {
     "As-of date": ("as_of", None),
     "Segment column": ("segment_column", "Segment"),
     "Accounts sheet": ("accounts_sheet", ACCOUNTS),  # a sheet of the user's that holds the accounts (chs-excel init --accounts)
+    "Churn risk column": ("churn_risk_column", False),  # yes: Scores shows each band's observed churn rate (Outcomes)
 }
 
 OVERRIDE_COLUMNS = (

@@ -219,14 +219,18 @@ def _issue(table: Table, i: int, j: int, value, problem: str, action: str) -> Da
 
 
 def _columns_used(config: HealthConfig) -> tuple[dict[str, str], set[str]]:
-    """Source columns read from Accounts -> 'number'/'label'; and trend sources read from Metric History."""
+    """Source columns read from Accounts -> 'number'/'label'; and trend sources read from Metric History.
+
+    A logged metric's Source is read from Metric History (:func:`history_latest`); its Source 2 from Accounts.
+    """
     kinds: dict[str, str] = {}
     trend_sources = set()
     for m in config.metrics:
         if m.measure == "trend":
             trend_sources.add(m.source)
             continue
-        kinds[m.source] = "label" if m.measure == "categorical" else "number"
+        if not m.logged:
+            kinds[m.source] = "label" if m.measure == "categorical" else "number"
         if m.source2:
             kinds[m.source2] = "number"
     return kinds, trend_sources
@@ -241,7 +245,7 @@ def _source_problems(table: Table, config: HealthConfig) -> list[Problem]:
     for m in config.metrics:
         if m.measure == "trend":
             continue
-        for name, where in ((m.source, m.source_location), (m.source2, m.source2_location)):
+        for name, where in ((None if m.logged else m.source, m.source_location), (m.source2, m.source2_location)):
             if not name:
                 continue
             hits = seen.get(name.strip().casefold(), [])
@@ -396,7 +400,7 @@ def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFram
     from chs_excel.core.measures import unknown_labels
     issues = []
     for m in config.metrics:
-        if m.measure != "categorical":
+        if m.measure != "categorical" or m.logged:  # a logged label's cell is on Metric History (history_latest)
             continue
         j = table.find(m.source)
         unknown = unknown_labels(frame[m.source].to_numpy(), m.labels)
@@ -408,39 +412,93 @@ def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFram
     return issues
 
 
+def _history_sheet_problems(table: Table | None, metrics: list, what: str) -> list[Problem]:
+    """No Metric History sheet (one problem per metric that reads it), or one without its columns."""
+    if table is None:
+        return [Problem(m.source_location, f'{what} "{m.name}" reads "{m.source}" from the "{c.HISTORY}" sheet, '
+                                           f"and the workbook has none") for m in metrics]
+    missing = [h for h in c.HISTORY_COLUMNS if table.find(h) is None]
+    found = ", ".join(h for h in table.header if h) or "nothing"
+    return [Problem(f"{table.sheet}!{table.header_row}:{table.header_row}",
+                    f'column "{h}" is missing from the header row (found: {found})') for h in missing]
+
+
+class HistoryCells:
+    """Metric History's columns read once, for the trends and the logged metrics alike.
+
+    Parameters
+    ----------
+    table : Table
+        The Metric History sheet, with its four columns (see :data:`contract.HISTORY_COLUMNS`).
+    accounts : pandas.Index
+        The scored Account IDs.
+
+    Attributes
+    ----------
+    raw : dict of str to numpy.ndarray
+        Each column's cells as read, by header.
+    ids : numpy.ndarray
+        Each row's Account ID as text.
+    periods : numpy.ndarray of datetime64[us]
+        Each row's Period (NaT: not a date).
+    unique : pandas.Index
+        The accounts, each once.
+    account : numpy.ndarray of int
+        Each row's position in ``unique`` (-1: not on the Accounts sheet).
+    """
+
+    def __init__(self, table: Table, accounts: pd.Index):
+        self.table = table
+        self.positions = {h: table.find(h) for h in c.HISTORY_COLUMNS}
+        self.raw = {h: _column(table, j) for h, j in self.positions.items()}
+        self.ids = _id_texts(self.raw["Account ID"])
+        self.periods = _periods(self.raw["Period"])
+        self.unique = accounts if accounts.is_unique else accounts.unique()
+        self.account = self.unique.get_indexer(pd.Index(self.ids, dtype=object))
+        self._kinds: np.ndarray | None = None
+        self._numbers: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """The kind of each Value cell (:func:`cell_kinds`), worked out on first use."""
+        if self._kinds is None:
+            self._kinds = cell_kinds(self.raw["Value"])
+        return self._kinds
+
+    @property
+    def numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each Value cell as a number (NaN when it is not one) and why not (:func:`numbers`' reason codes)."""
+        if self._numbers is None:
+            self._numbers = _numbers(self.raw["Value"], self.kinds)
+        return self._numbers
+
+
 def history_trends(table: Table | None, config: HealthConfig, accounts: pd.Index, as_of: dt.date,
-                   dates: dict[str, SourceDates] | None = None
+                   dates: dict[str, SourceDates] | None = None, cells: HistoryCells | None = None
                    ) -> tuple[dict[str, tuple[pd.Series, pd.Series]], list[DataIssue], list[Problem]]:
     """For each trend source: the previous and the latest period's value per account, at or before ``as_of``.
 
     ``dates``: filled, for each trend metric with Stale after and no Date column, with the period of the
     latest row used per account (where that row's Period cell is), for the engine's stale check.
+    ``cells``: the sheet already read (:class:`HistoryCells`), when the logged metrics read it too.
     """
     _, trend_sources = _columns_used(config)
     if not trend_sources:
         return {}, [], []
     trend_metrics = [m for m in config.metrics if m.measure == "trend"]
-    if table is None:
-        return {}, [], [Problem(m.source_location, f'trend metric "{m.name}" reads "{m.source}" from the '
-                                                    f'"{c.HISTORY}" sheet, and the workbook has none') for m in trend_metrics]
-    positions = {h: table.find(h) for h in c.HISTORY_COLUMNS}
-    missing = [h for h, j in positions.items() if j is None]
-    if missing:
-        found = ", ".join(h for h in table.header if h) or "nothing"
-        return {}, [], [Problem(f"{table.sheet}!{table.header_row}:{table.header_row}",
-                                f'column "{h}" is missing from the header row (found: {found})') for h in missing]
+    problems = _history_sheet_problems(table, trend_metrics, "trend metric")
+    if problems:
+        return {}, [], problems
     issues: list[DataIssue] = []
     n = len(table.rows)
-    get = {h: _column(table, j) for h, j in positions.items()}
-    ids = _id_texts(get["Account ID"])
+    cells = cells or HistoryCells(table, accounts)
+    positions, get, ids, periods = cells.positions, cells.raw, cells.ids, cells.periods
     wanted = {s.strip().casefold(): s for s in trend_sources}
     keys = sorted(wanted)  # the trends' source names, folded, in the order rows are ranked in
     column = _key_codes(get["Column"], keys)  # position in keys, -1 for a row of any other column
     used = column >= 0
-    periods = _periods(get["Period"])
-    values, bad = _numbers(get["Value"])
-    unique = accounts if accounts.is_unique else accounts.unique()
-    account = unique.get_indexer(pd.Index(ids, dtype=object))  # position in unique, -1 if not on Accounts
+    values, bad = cells.numbers
+    unique, account = cells.unique, cells.account  # position in unique, -1 if not on Accounts
     known = account >= 0
     p_j, v_j, a_j = positions["Period"], positions["Value"], positions["Account ID"]
     for i in np.flatnonzero(used & np.isnat(periods)):
@@ -520,6 +578,152 @@ def _latest_periods(table: Table, config: HealthConfig, wanted: dict[str, str], 
     return out
 
 
+LOGGED_SKIPPED = "skipped the entry (the account's latest usable entry before it counts)"
+
+
+def history_latest(table: Table | None, config: HealthConfig, accounts: pd.Index, as_of: dt.date,
+                   dates: dict[str, SourceDates] | None = None, cells: HistoryCells | None = None
+                   ) -> tuple[dict[str, pd.Series], list[DataIssue], list[Problem]]:
+    """For each logged metric (Read from: Metric History), the value of its latest usable entry per account.
+
+    An entry is a Metric History row whose ``Column`` is the metric's Source (case and surrounding spaces
+    ignored). Entries dated after ``as_of`` are ignored; of several entries on the latest date, the last row
+    counts. An entry that cannot be used - its Period is not a date, its account is not on Accounts, its Value
+    is blank, is not a number (for a number metric) or is not one of the metric's labels (categorical) - is
+    listed on Data Issues and skipped: the latest usable entry before it counts, dated by its own Period.
+    Vectorised: one sort of each metric's entries, whatever the number of accounts.
+
+    Parameters
+    ----------
+    table : Table or None
+        The Metric History sheet (None: the workbook has none, a problem when a metric is logged).
+    config : HealthConfig
+    accounts : pandas.Index
+        The scored Account IDs; the values are aligned on them.
+    as_of : datetime.date
+    dates : dict, optional
+        Filled, for each logged metric with Stale after and no Date column, with the Period of the entry used
+        per account and where that cell is (:class:`SourceDates`), for the engine's stale check.
+    cells : HistoryCells, optional
+        The sheet already read (when the trends read it too).
+
+    Returns
+    -------
+    logged : dict of str to pandas.Series
+        By metric name: numbers as float (labels as text for a categorical metric), NaN (None) where nothing
+        usable was logged by ``as_of``.
+    issues : list of DataIssue
+    problems : list of Problem
+        No Metric History sheet or column; or a Source that no row of a non-empty sheet names (a typo, or
+        nothing logged yet).
+    """
+    metrics = [m for m in config.metrics if m.logged]
+    if not metrics:
+        return {}, [], []
+    problems = _history_sheet_problems(table, metrics, "metric")
+    if problems:
+        return {}, [], problems
+    cells = cells or HistoryCells(table, accounts)
+    table = cells.table
+    keys = sorted({m.source.strip().casefold() for m in metrics})
+    column = _key_codes(cells.raw["Column"], keys)  # position in keys, -1 for a row of any other column
+    present = set(np.unique(column[column >= 0]).tolist())
+    absent = [m for m in metrics if keys.index(m.source.strip().casefold()) not in present]
+    if len(column) and absent:
+        return {}, [], [Problem(m.source_location, f'"{m.name}" reads the latest entry of "{m.source}" from '
+                                                   f'{c.HISTORY}, and no row of its "Column" column names it (it names: '
+                                                   f"{_names_in(cells.raw['Column'])}); check the spelling, or log a "
+                                                   f"first entry") for m in absent]
+    p_j, v_j, a_j = (cells.positions[h] for h in ("Period", "Value", "Account ID"))
+    used, dated, known = column >= 0, ~np.isnat(cells.periods), cells.account >= 0
+    issues: list[DataIssue] = []
+    for i in np.flatnonzero(used & ~dated):
+        issues.append(_issue(table, i, p_j, table.rows[i][p_j], "period is not a date", LOGGED_SKIPPED))
+    readable = _logged_values(cells, column, metrics, keys, issues)
+    for i in np.flatnonzero(used & ~known):
+        issues.append(_issue(table, i, a_j, table.rows[i][a_j], f'account "{cells.ids[i]}" is not on the Accounts sheet',
+                             "skipped the entry"))
+    in_time = dated & known & (cells.periods <= np.datetime64(as_of, "us"))
+    logged = {}
+    for m in metrics:
+        label = m.measure == "categorical"
+        values, fine = readable["label" if label else "number"]
+        usable = (column == keys.index(m.source.strip().casefold())) & fine
+        if label:  # a label the metric does not know is as unusable as a blank
+            from chs_excel.core.measures import unknown_labels
+            at = np.flatnonzero(usable)
+            unknown = at[unknown_labels(values[at], m.labels)]
+            shown = ", ".join(m.labels)
+            for i in unknown:
+                issues.append(_issue(table, i, v_j, table.rows[i][v_j], f"label not in the {m.name} labels ({shown})",
+                                     LOGGED_SKIPPED))
+            usable[unknown] = False
+        counted = usable & in_time
+        if not counted.any() and (usable & dated & known).any():
+            first = int(np.flatnonzero(usable & dated & known)[np.argmin(cells.periods[usable & dated & known])])
+            issues.append(_issue(table, first, p_j, table.rows[first][p_j],
+                                 f'every "{m.source}" entry in {c.HISTORY} is after the as-of date {as_of.isoformat()}',
+                                 f'left "{m.name}" out: nothing was logged by then'))
+        rows = np.flatnonzero(counted)
+        # By account, then date, then row: each account's last row is its latest entry (the last of that date).
+        rows = rows[np.lexsort((rows, cells.periods[rows].view(np.int64), cells.account[rows]))]
+        account = cells.account[rows]
+        last = np.ones(len(rows), dtype=bool)
+        last[:-1] = account[1:] != account[:-1]
+        latest_row = np.full(len(cells.unique), -1, dtype=np.int64)  # per account, the row of its latest entry
+        latest_row[account[last]] = rows[last]
+        if cells.unique is not accounts:
+            latest_row = pd.Series(latest_row, index=cells.unique).reindex(accounts).to_numpy()
+        has = latest_row >= 0
+        value = np.full(len(latest_row), None if label else np.nan, dtype=object if label else float)
+        value[has] = values[latest_row[has]]
+        logged[m.name] = pd.Series(value, index=accounts, name=m.name)
+        if dates is not None and m.stale_after is not None and not m.date_column:
+            day = np.full(len(latest_row), np.datetime64("NaT"), dtype="datetime64[us]")
+            day[has] = cells.periods[latest_row[has]]
+            where = _DateCells(table.sheet, table.header_cell(p_j), table.header_row + 1 + latest_row,
+                               np.full(len(latest_row), None))
+            # An account without an entry has no score, so the engine never asks where its date is.
+            dates[m.name] = SourceDates(day, table.sheet, table.header[p_j], where.cell, where.value)
+    return logged, issues, []
+
+
+def _logged_values(cells: HistoryCells, column: np.ndarray, metrics: list, keys: list[str],
+                   issues: list[DataIssue]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Metric History's Value cells read as numbers and as labels, as the logged metrics need them, and where each
+    reading is usable; unusable cells of the rows of logged sources are added to ``issues``."""
+    table, v_j = cells.table, cells.positions["Value"]
+    raw, kinds = cells.raw["Value"], cells.kinds
+    wanted = {"label": set(), "number": set()}
+    for m in metrics:
+        wanted["label" if m.measure == "categorical" else "number"].add(keys.index(m.source.strip().casefold()))
+    readable = {}
+    if wanted["number"]:
+        values, bad = cells.numbers
+        for i in np.flatnonzero(np.isin(column, list(wanted["number"])) & (bad > 0)):
+            issues.append(_issue(table, i, v_j, raw[i], reason(int(bad[i]), raw[i]), LOGGED_SKIPPED))
+        readable["number"] = (values, ~np.isnan(values))
+    if wanted["label"]:
+        labels = np.where(kinds == TEXT, raw, None)
+        numeric = np.flatnonzero(kinds == NUMBER)
+        if len(numeric):  # a number logged as a label reads as the sheet shows it (7, not 7.0)
+            labels[numeric] = _object_array(list(map(show_value, raw[numeric])))
+        not_labels = np.isin(kinds, (BOOL, DATE, ERROR, NOT_A_NUMBER))
+        for i in np.flatnonzero(np.isin(column, list(wanted["label"])) & not_labels):
+            problem = "not a label" if kinds[i] != ERROR else reason(ERROR, raw[i]).replace("a number", "a label")
+            issues.append(_issue(table, i, v_j, raw[i], problem, LOGGED_SKIPPED))
+        readable["label"] = (labels, np.isin(kinds, (TEXT, NUMBER)))
+    for i in np.flatnonzero((column >= 0) & (kinds == BLANK)):
+        issues.append(_issue(table, i, v_j, "", "the value is blank", LOGGED_SKIPPED))
+    return readable
+
+
+def _names_in(cells: np.ndarray, most: int = 10) -> str:
+    """The distinct texts of Metric History's Column column, as a message lists them (the first ``most``)."""
+    names = list(dict.fromkeys(str(v).strip() for v in cells.tolist() if v is not None and str(v).strip()))
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "") if names else "nothing"
+
+
 def _key_codes(cells: np.ndarray, keys: list[str]) -> np.ndarray:
     """Per cell, the position in ``keys`` of its text stripped and case-folded (-1: none of them)."""
     code = {key: k for k, key in enumerate(keys)}
@@ -587,5 +791,12 @@ def scoring_input(tables: dict[str, Table], config: HealthConfig, as_of: dt.date
     if problems:
         return ScoringInput(frame, as_of), descriptive, issues, problems
     dates = source_dates(tables[c.ACCOUNTS], config, rows or account_rows(tables[c.ACCOUNTS]))
-    trends, history_issues, problems = history_trends(tables.get(c.HISTORY), config, frame.index, as_of, dates)
-    return ScoringInput(frame, as_of, trends, dates), descriptive, issues + history_issues, problems
+    history = tables.get(c.HISTORY)
+    cells = HistoryCells(history, frame.index) if history is not None and any(m.from_history for m in config.metrics) \
+        and all(history.find(h) is not None for h in c.HISTORY_COLUMNS) else None
+    trends, history_issues, problems = history_trends(history, config, frame.index, as_of, dates, cells)
+    logged, logged_issues, logged_problems = history_latest(history, config, frame.index, as_of, dates, cells)
+    said = {issue.cell for issue in history_issues}  # a row a trend reads too was reported once, by the trend
+    issues = issues + history_issues + [issue for issue in logged_issues if issue.cell not in said]
+    problems = list(dict.fromkeys(problems + logged_problems))  # a missing column of the sheet: said once
+    return ScoringInput(frame, as_of, trends, dates, logged), descriptive, issues, problems

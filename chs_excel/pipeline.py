@@ -322,6 +322,39 @@ def backtest_file(book: str | Path, *, config: HealthConfig | None = None, as_of
         return backtest(reader, PackageBookWriter(book, book), config=config, as_of=as_of, days=days)
 
 
+def optimise(reader: BookReader, writer: BookWriter | None, *, config: HealthConfig | None = None,
+             as_of: dt.date | None = None, options=None):
+    """Score the accounts, fit weights and cut points to the Outcomes sheet, and write the Scorecard Proposal sheet.
+
+    ``options``: a :class:`chs_excel.sheets.proposal.Options` (folds, minimum category weight, ...). Raises
+    :class:`ConfigError` for a bad scorecard and ``BadOptions`` for options that do not fit it (nothing is written
+    then); the scorecard itself is never changed.
+    """
+    from chs_excel.sheets.proposal import BadOptions, Options, build_proposal
+
+    options = options or Options()
+    prepared = prepare(reader, config=config, as_of=as_of)
+    wrong = options.problems(len(prepared.config.categories))
+    if wrong:
+        raise BadOptions("; ".join(wrong))
+    proposal = build_proposal(prepared.config, prepared.result, prepared.labels, prepared.as_of, prepared.history,
+                              prepared.tables, options)
+    if writer is not None:
+        writer.write([proposal.sheet])
+    return proposal
+
+
+def optimise_file(book: str | Path, *, config: HealthConfig | None = None, as_of: dt.date | None = None,
+                  options=None):
+    from chs_excel.files.atomic import refresh_lock
+    from chs_excel.files.reader import FileBookReader
+    from chs_excel.files.writer import PackageBookWriter
+
+    book = Path(book)
+    with refresh_lock(book), FileBookReader(book) as reader:
+        return optimise(reader, PackageBookWriter(book, book), config=config, as_of=as_of, options=options)
+
+
 def validate_file(book: str | Path, *, config: HealthConfig | None = None,
                   as_of: dt.date | None = None) -> RefreshSummary:
     """Everything a refresh checks, without writing anything."""

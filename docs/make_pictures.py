@@ -1,4 +1,5 @@
-"""Render each sheet of the demo workbook to a PNG for the docs, the way LibreOffice shows it.
+"""Render each sheet of the demo workbook (and the example's Validation and Scorecard Proposal) to a PNG for the
+docs, the way LibreOffice shows it.
 
 Needs LibreOffice and poppler:  apt-get install -y --no-install-recommends libreoffice-calc poppler-utils
 Run:  python docs/make_pictures.py   (writes docs/img/<sheet>.png)
@@ -18,7 +19,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from chs_excel.pipeline import refresh_file  # noqa: E402
+from chs_excel.pipeline import backtest_file, optimise_file, refresh_file  # noqa: E402
 from chs_excel.demo.template import write_template  # noqa: E402
 
 SHEETS = ["Instructions", "Settings", "Categories", "Metrics", "Accounts", "Metric History", "Overrides", "Benchmarks",
@@ -123,6 +124,13 @@ def main() -> None:
             print(render(book, sheet, out, work, **size))
         print(render_review(book, out, work, account="ACC-014"))  # a rule capped its score
         print(render_export(book, out, work))
+        # The example's 2,000 real accounts have outcomes: the backtest's and the optimiser's sheets
+        example = work / "saas_churn.xlsx"
+        shutil.copyfile(HERE.parent / "examples" / "saas_churn" / "saas_churn.xlsx", example)
+        backtest_file(example)
+        optimise_file(example)
+        print(render(example, "Validation", out, work, rows=60, columns=8))
+        print(render(example, "Scorecard Proposal", out, work, rows=50, columns=9))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import pandas as pd
 from chs_excel import contract as c
 from chs_excel.cellvalues import serial_to_date
 from chs_excel.config.model import HealthConfig
-from chs_excel.core.engine import ScoringInput, goal_period
+from chs_excel.core.engine import ScoringInput, goal_period, source_values
 from chs_excel.problems import DataIssue
 
 LEFT_OUT = "left the metric out for this account"
@@ -61,7 +61,7 @@ def _goal_issues(metric, data: ScoringInput, metrics, accounts, rows) -> list[Da
                           "left the metric out for every account until the period starts")]
     if not metric.source2 or accounts is None or rows is None or metric.source2 not in data.accounts:
         return []
-    value = pd.to_numeric(data.accounts[metric.source], errors="coerce").to_numpy(dtype=float)
+    value = pd.to_numeric(source_values(metric, data), errors="coerce").to_numpy(dtype=float)
     target = pd.to_numeric(data.accounts[metric.source2], errors="coerce").to_numpy(dtype=float)
     blank = ~np.isnan(value) & np.isnan(target)
     not_positive = ~np.isnan(value) & (target <= 0)

@@ -56,7 +56,9 @@ def _typed(data: dict, locate: Callable[[ConfigPath], str]) -> HealthConfig:
             bands=bands_of(m, default), description=m.get("description", ""), location=locate(("metrics", i)),
             source_location=locate(("metrics", i, "source")), source2_location=locate(("metrics", i, "source2")),
             stale_after=int(m["stale_after"]) if "stale_after" in m else None, date_column=m.get("date_column"),
-            date_column_location=locate(("metrics", i, "date_column"))))
+            date_column_location=locate(("metrics", i, "date_column")),
+            read_from="history" if measure == "trend" else m.get("read_from", "accounts"),
+            read_from_location=locate(("metrics", i, "read_from"))))
     metric_names = {m.name.casefold(): m.name for m in metrics}
     overrides = []
     for i, o in enumerate(data.get("overrides", [])):
@@ -95,6 +97,8 @@ def _typed(data: dict, locate: Callable[[ConfigPath], str]) -> HealthConfig:
                         as_of_location=locate(("settings", "as_of")),
                         accounts_sheet=settings.get("accounts_sheet"),
                         accounts_sheet_location=locate(("settings", "accounts_sheet")),
+                        churn_risk_column=bool(settings.get("churn_risk_column",
+                                                            c.SETTINGS_ROWS["Churn risk column"][1])),
                         benchmarks=benchmarks, playbooks=playbooks,
                         outcomes=tuple(Outcome(o["account"], o["outcome"], day(o["date"]) if "date" in o else None,
                                                locate(("outcomes", i))) for i, o in enumerate(data.get("outcomes", []))),
@@ -146,7 +150,7 @@ def config_to_dict(config: HealthConfig) -> dict:
                     "goal_end": m.goal_end.isoformat() if m.goal_end else None,
                     "cut_points": list(m.cut_points) or None, "scores": list(m.scores) or None,
                     "labels": dict(m.labels) or None, "stale_after": m.stale_after, "date_column": m.date_column,
-                    "description": m.description or None}
+                    "read_from": "history" if m.logged else None, "description": m.description or None}
         item.update({k: v for k, v in optional.items() if v is not None})
         item.update(bands(m.bands))
         metrics.append(item)
@@ -156,6 +160,8 @@ def config_to_dict(config: HealthConfig) -> dict:
         settings["as_of"] = config.as_of.isoformat()
     if config.accounts_sheet:
         settings["accounts_sheet"] = config.accounts_sheet
+    if config.churn_risk_column:
+        settings["churn_risk_column"] = True
     return {
         "settings": settings,
         "categories": [{"name": cat.name, "weight": cat.weight, **bands(cat.bands)} for cat in config.categories],

@@ -180,11 +180,16 @@ def _rule_problems(rules: list, cat_names: Mapping[str, int], metric_names: Mapp
 
 def _metric_problems(m: Mapping, path: ConfigPath, locate: Callable) -> list[Problem]:
     problems = []
-    if "stale_after" in m and "date_column" not in m and m["measure"] != "trend":
+    from_history = m["measure"] == "trend" or m.get("read_from") == "history"
+    if "stale_after" in m and "date_column" not in m and not from_history:
         problems.append(Problem(locate(path + ("stale_after",)),
                                 f"Stale after (days) needs a Date column (the Accounts column holding the date "
-                                f"\"{m['source']}\" was last updated); only a trend metric can use its latest "
-                                f"{c.HISTORY} period instead"))
+                                f"\"{m['source']}\" was last updated); only a trend metric, or one whose Read from is "
+                                f"{c.HISTORY}, can use its latest {c.HISTORY} period instead"))
+    if m["measure"] == "trend" and m.get("read_from") == "accounts":
+        problems.append(Problem(locate(path + ("read_from",)),
+                                f"a trend metric compares two periods of {c.HISTORY}, so Read from must be blank or "
+                                f"{c.HISTORY}, got \"{c.READ_FROM['accounts']}\""))
     if "date_column" in m and "stale_after" not in m:
         problems.append(Problem(locate(path + ("date_column",)),
                                 "a Date column is only read with Stale after (days): fill that in, or clear this cell"))

@@ -44,6 +44,18 @@ class Metric:
     stale_after: int | None = None  # days: older data counts as missing (None: never stale)
     date_column: str | None = None  # Accounts column with the date of the source (None: trend's latest period)
     date_column_location: str = ""
+    read_from: str = "accounts"  # "history": Source is the latest Metric History entry (Source 2 stays on Accounts)
+    read_from_location: str = ""
+
+    @property
+    def logged(self) -> bool:
+        """Is the value the latest Metric History entry of ``source`` (not a column of Accounts, not a trend)?"""
+        return self.read_from == "history" and self.measure != "trend"
+
+    @property
+    def from_history(self) -> bool:
+        """Does the metric read ``source`` from Metric History (a trend, or a logged metric)?"""
+        return self.measure == "trend" or self.logged
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,7 @@ class HealthConfig:
     as_of_location: str = "Settings"
     accounts_sheet: str | None = None  # the sheet holding the accounts, when not "Accounts" (Settings: Accounts sheet)
     accounts_sheet_location: str = "Settings"
+    churn_risk_column: bool = False  # Scores shows each band's observed churn rate (Settings: Churn risk column)
     benchmarks: tuple[Benchmark, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
     outcomes: tuple[Outcome, ...] = ()

@@ -29,6 +29,25 @@ COMPARISON_WORDS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=
                     "at most": "<=", "at least": ">="}
 DIRECTION_WORDS = {"higher": "higher", "higher is better": "higher", "up": "higher",
                    "lower": "lower", "lower is better": "lower", "down": "lower"}
+# Metrics' "Read from": the sheet a metric's Source is on (case and spaces ignored); anything else is left for the
+# schema to refuse, naming the cell.
+READ_FROM_WORDS = {"accounts": "accounts", "account": "accounts", "metric history": "history", "history": "history"}
+
+
+# Yes/no settings (e.g. Settings' "Churn risk column"): these words, TRUE/FALSE or 1/0; anything else is left for
+# the schema to refuse, naming the cell.
+YES_NO_KEYS = {"churn_risk_column"}
+YES_NO_WORDS = {"yes": True, "y": True, "true": True, "on": True, "no": False, "n": False, "false": False, "off": False}
+
+
+def _yes_no(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and not isinstance(value, CellError):
+        return YES_NO_WORDS.get(value.strip().casefold(), value.strip())
+    return value
 
 
 def _is_blank(value: Any) -> bool:
@@ -113,6 +132,8 @@ def convert_cell(key: str, value: Any) -> Any:
         return COMPARISON_WORDS.get(word, value.strip())
     if key == "effect" and isinstance(value, str) and not isinstance(value, CellError):
         return " ".join(value.split()).casefold()
+    if key in YES_NO_KEYS:
+        return _yes_no(value)
     if key in NUMBER_KEYS:
         return _number(value)
     if key in LIST_KEYS:
@@ -124,6 +145,8 @@ def convert_cell(key: str, value: Any) -> Any:
     if key in WORD_KEYS and isinstance(value, str) and not isinstance(value, CellError):
         word = value.strip().casefold()
         return DIRECTION_WORDS.get(word, word) if key == "direction" else word
+    if key == "read_from" and isinstance(value, str) and not isinstance(value, CellError):
+        return READ_FROM_WORDS.get(" ".join(value.split()).casefold(), value.strip())
     if key == "band" and isinstance(value, str) and not isinstance(value, CellError):
         return value.strip().capitalize()
     return _text(value)

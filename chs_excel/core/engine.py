@@ -60,12 +60,15 @@ class ScoringInput:
     ``trends``: for each trend source column, ``(previous, latest)`` period
     values aligned on the same index.
     ``dates``: for each metric with ``Stale after (days)``, when its data was last updated.
+    ``logged``: for each metric read from Metric History (``Metric.logged``), by metric name, the value of the
+    latest entry per account (numbers as float, labels as text; NaN/None where there is none), on the same index.
     """
 
     accounts: pd.DataFrame
     as_of: dt.date
     trends: dict[str, tuple[pd.Series, pd.Series]] = field(default_factory=dict)
     dates: dict[str, SourceDates] = field(default_factory=dict)
+    logged: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,18 @@ def goal_period(metric: Metric, as_of: dt.date) -> tuple[dt.date, dt.date]:
     return start, after - dt.timedelta(days=1)
 
 
+def source_values(metric: Metric, data: ScoringInput) -> pd.Series:
+    """The values a metric other than a trend scores, one per account: its ``Source`` column of Accounts, or
+    (``Metric.logged``) the latest entry logged for it in Metric History (all missing when nothing was logged)."""
+    if not metric.logged:
+        return data.accounts[metric.source]
+    found = data.logged.get(metric.name)
+    if found is None:
+        return pd.Series(None if metric.measure == "categorical" else np.nan, index=data.accounts.index,
+                         dtype=object if metric.measure == "categorical" else float)
+    return found
+
+
 def metric_score(metric: Metric, data: ScoringInput) -> np.ndarray:
     """Scores 1-100 of one metric for every account (NaN where it has no data)."""
     acc = data.accounts
@@ -130,7 +145,7 @@ def metric_score(metric: Metric, data: ScoringInput) -> np.ndarray:
     if metric.measure == "trend":
         previous, latest = data.trends.get(metric.source, (pd.Series(np.nan, index=index),) * 2)
         return measures.trend(previous, latest, metric.low, metric.high, metric.higher_is_better)
-    values = acc[metric.source]
+    values = source_values(metric, data)
     if metric.measure == "range":
         return measures.linear(values, metric.low, metric.high, metric.higher_is_better)
     if metric.measure == "threshold":

@@ -47,8 +47,12 @@ METRICS = [
      "Green=100; Amber=60; Red=20", None, None, "The CSM's red/amber/green call. That's it."),
 ]
 
-# Metrics whose data goes stale: name -> (Stale after (days), Date column of Accounts).
-STALE = {"Feature usage": (60, "Usage updated")}
+# Metrics whose data goes stale: name -> (Stale after (days), Date column of Accounts; None: the date of the
+# Metric History entry read).
+STALE = {"Feature usage": (60, "Usage updated"), "CSM sentiment": (30, None)}
+# Metrics whose Source is the latest entry logged in Metric History ("Read from"), not a column of Accounts:
+# seed 003's teams log CSM sentiment weekly, or whenever it changes.
+LOGGED = {"CSM sentiment"}
 
 # Rule, When, Is, Value, Effect, To, Description (the Rules sheet)
 RULES = [
@@ -118,7 +122,7 @@ def sample_accounts(seed: int = 2026) -> tuple[list[list], list[list]]:
         outreach = int(np.clip(round(4 * (0.3 + h) + rng.normal(0, 1)), 0, 12))
         qbrs = int(np.clip(round(4 * h + rng.normal(0, 0.7)), 0, 4))
         tickets = int(np.clip(round(9 * (1 - h) + rng.normal(0, 1.5)), 0, 15))
-        sentiment = "Green" if h > 0.6 else ("Amber" if h > 0.3 else "Red")
+        sentiment = "Green" if h > 0.6 else ("Amber" if h > 0.3 else "Red")  # the CSM's latest call
         if rng.uniform() < 0.15:
             sentiment = ["Green", "Amber", "Red"][int(rng.integers(0, 3))]
         accounts.append([acct, name, SEGMENTS[k], STAGES[k % 4], CSMS[k % 5], seats, used, available, outreach, qbrs,
@@ -138,10 +142,53 @@ def sample_accounts(seed: int = 2026) -> tuple[list[list], list[list]]:
     accounts[29][10] = None           # ticket count missing
     for col in (6, 8, 9, 10, 11):     # a brand-new account with almost no data
         accounts[41][col] = None
+    latest = [row.pop(11) for row in accounts]  # the sentiment is logged on Metric History, not kept on Accounts
     _add_login_and_usage_dates(accounts, health, seed)
     history = [row for row in history if not (row[0] == "ACC-042")]
     history.append(["ACC-007", dt.date(2026, 11, 1), "Data ingested (GB)", "pending"])
-    return accounts, history
+    return accounts, history + sentiment_log([row[0] for row in accounts], latest, seed)
+
+
+# The CSM sentiment log's special cases (the rest is logged weekly or every few weeks, up to the as-of date):
+STALE_SENTIMENT = {"ACC-010": 52, "ACC-048": 44}  # days since the last entry: past Stale after (30), left out
+CORRECTED_SENTIMENT = {"ACC-030": "Amber"}  # logged twice on its latest day: this first, the call then corrected
+UNKNOWN_SENTIMENT = {"ACC-024": "Amber"}  # its latest entry is "Yellow" (not a label): the entry before counts
+LATE_SENTIMENT = {"ACC-057": "Amber"}  # an entry dated after the as-of date: not counted as of the as-of date
+NEIGHBOUR = {"Green": "Amber", "Amber": "Green", "Red": "Amber"}  # what a CSM's call changed from
+
+
+def sentiment_log(ids: list[str], latest: list[str | None], seed: int) -> list[list]:
+    """Metric History rows of CSM sentiment, oldest first: 8 to 12 weeks per account, ending with ``latest``.
+
+    From a generator of its own (the other sample values stay as they were). An account without a latest call
+    has no entry. Most CSMs log weekly; some every two to four weeks; a third of the calls changed on the way.
+    """
+    rng = np.random.default_rng(seed + 2)
+    entries = []  # (day, account position, order on the day, label)
+    for k, (acct, label) in enumerate(zip(ids, latest)):
+        weekly = rng.uniform() < 0.65
+        weeks = int(rng.integers(8, 13))
+        last = AS_OF - dt.timedelta(days=STALE_SENTIMENT.get(acct, int(rng.integers(0, 7 if weekly else 20))))
+        changed_at = last - dt.timedelta(days=int(rng.integers(7, 7 * weeks))) if rng.uniform() < 0.35 else None
+        if label is None:
+            continue
+        start = AS_OF - dt.timedelta(weeks=weeks)
+        day, days = last, []
+        while day >= start:
+            days.append(day)
+            day -= dt.timedelta(days=7 if weekly else int(rng.integers(14, 29)))
+        known = UNKNOWN_SENTIMENT.get(acct, label)  # the call before an unknown label
+        for day in reversed(days):
+            said = NEIGHBOUR[known] if changed_at is not None and day < changed_at else known
+            entries.append((day, k, 0, said))
+        if acct in UNKNOWN_SENTIMENT:
+            entries[-1] = (last, k, 0, "Yellow")
+        if acct in CORRECTED_SENTIMENT:
+            entries[-1] = (last, k, 1, label)
+            entries.append((last, k, 0, CORRECTED_SENTIMENT[acct]))
+        if acct in LATE_SENTIMENT:
+            entries.append((AS_OF + dt.timedelta(days=4), k, 0, LATE_SENTIMENT[acct]))
+    return [[ids[k], day, "CSM sentiment", said] for day, k, _, said in sorted(entries)]
 
 
 # Accounts whose feature usage export stopped (stale at the as-of date) or whose date is missing (used, flagged).
@@ -204,7 +251,10 @@ INSTRUCTIONS = [
     ("   threshold: Cut points + Scores | range: Low + High | trend: Low + High on the change (e.g. -0.2 to 0.2)", None),
     ("   goal: Target + Goal period (month/quarter/year/custom) | categorical: Labels | ratio: Source 2 (denominator), Low + High", None),
     ("Accounts: one row per account: Account ID, Account name, Segment, Stage, CSM, and one column per metric source.", None),
-    ("Metric History: Account ID, Period, Column, Value (long format) for trend metrics.", None),
+    ("Metric History: Account ID, Period, Column, Value (long format) for trend metrics, and for signals logged over "
+     "time,", None),
+    ("   e.g. CSM sentiment each week: a metric whose 'Read from' is Metric History scores the latest entry on or "
+     "before the as-of date.", None),
     ("Overrides: Account ID, Level (overall/category/metric), Target, Score or Band, Reason, Author, Expires.", None),
     ("Benchmarks: Segment, Stage (blank = any), Target overall score, and optional targets in columns named after categories.", None),
     ("Playbooks: name, triggers (Band, Category, Metric, Stage; blank = any), Actions, Owner, Link. The most specific match wins.", None),
@@ -213,6 +263,8 @@ INSTRUCTIONS = [
     ("   A rule caps or sets the overall band, e.g. 'CSM sentiment = Red: cap band Red'. Overrides win over rules.", None),
     ("Stale data: a metric with 'Stale after (days)' and a 'Date column' is left out (as missing) for accounts whose "
      "date is older than that.", None),
+    ("   A trend, or a metric read from Metric History, is dated by the Period of its latest entry (no Date column "
+     "needed).", None),
     ("", None),
     ("Sheets chs-excel writes (do not edit: they are replaced on every refresh)", "heading"),
     ("Scores: every account's overall, band, change since the last refresh, coverage, category and metric scores, drivers.", None),
@@ -230,8 +282,7 @@ INSTRUCTIONS = [
 
 EXAMPLE_ONLY_COLUMNS = ("Days since last login", "Usage updated")  # read by the example's rules and stale check
 ACCOUNT_HEADERS = list(c.ACCOUNT_COLUMNS) + ["Seats", "Features used", "Features available", "Outreach this month",
-                                            "QBRs attended (12 mo)", "Open support tickets", "CSM sentiment",
-                                            *EXAMPLE_ONLY_COLUMNS]
+                                            "QBRs attended (12 mo)", "Open support tickets", *EXAMPLE_ONLY_COLUMNS]
 
 OVERRIDES = [
     # A Green account its CSM knows is at risk: the override turns it Red (the scores cannot know about the sponsor)
@@ -288,15 +339,18 @@ def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
     ``accounts_sheet``: a Settings row naming the sheet that holds the accounts.
     """
     accounts, history = sample_accounts() if sample else ([], [])
-    # A sheet of the user's holding the accounts lacks the example's date and login columns: leave out what reads them
+    # A sheet of the user's holding the accounts lacks the example's date and login columns: leave out what reads them.
+    # It holds the sources, CSM sentiment too, and nothing is logged on Metric History yet: read them all from it.
     stale = STALE if accounts_sheet is None else {}
+    logged = LOGGED if accounts_sheet is None else set()
     rules = [row for row in RULES if accounts_sheet is None or row[1] not in EXAMPLE_ONLY_COLUMNS]
     settings = settings_rows(as_of, accounts_sheet)
     settings_formats = {"B4": "0%"}
     if as_of is not None:
         settings_formats["B5"] = "yyyy-mm-dd"
     metrics = [[name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
-                period, None, None, None, None, description, *stale.get(name, (None, None))]
+                period, None, None, None, None, description, *stale.get(name, (None, None)),
+                c.READ_FROM["history"] if name in logged else None]
                for (name, cat, weight, measure, source, source2, direction, low, high, cuts, scores, labels, target,
                     period, description) in METRICS]
     category_names = [cat[0] for cat in CATEGORIES]
@@ -314,7 +368,8 @@ def example_sheets(as_of: dt.date | None = AS_OF, sample: bool = True,
                      _widths(headers[c.CATEGORIES], {"Description": 50}), _notes(c.CATEGORY_COLUMNS)),
         ExampleSheet(c.METRICS, headers[c.METRICS], metrics,
                      _widths(headers[c.METRICS], {"Metric": 22, "Source": 22, "Source 2": 18, "Labels": 28,
-                                                  "Description": 60, "Date column": 16}), _notes(c.METRIC_COLUMNS)),
+                                                  "Description": 60, "Date column": 16, "Read from": 16}),
+                     _notes(c.METRIC_COLUMNS)),
         ExampleSheet(c.ACCOUNTS, ACCOUNT_HEADERS, accounts, _widths(ACCOUNT_HEADERS, {"Account name": 24, "CSM": 18}),
                      column_formats={"Usage updated": "yyyy-mm-dd"}),
         ExampleSheet(c.HISTORY, list(c.HISTORY_COLUMNS), history, _widths(list(c.HISTORY_COLUMNS), {"Column": 22}),
@@ -340,8 +395,9 @@ def _validations(ws, name: str, rows: int) -> None:
         _list_validation(ws, list(c.MEASURES), f"D2:D{n + 20}", "How the value becomes a 1-100 score")
         _list_validation(ws, ["higher", "lower"], f"G2:G{n + 20}", "Is a higher or a lower value better?")
         _list_validation(ws, ["month", "quarter", "year", "custom"], f"N2:N{n + 20}", "The goal's time frame")
-    elif name == c.ACCOUNTS:
-        _list_validation(ws, ["Green", "Amber", "Red"], f"L2:L{rows + 200}", "The CSM's red/amber/green call")
+        read_from = get_column_letter(next(j for j, col in enumerate(c.METRIC_COLUMNS, 1) if col.key == "read_from"))
+        _list_validation(ws, list(c.READ_FROM.values()), f"{read_from}2:{read_from}{n + 20}",
+                         "Blank or Accounts: a column of Accounts. Metric History: the latest entry logged there")
     elif name == c.OVERRIDES:
         _list_validation(ws, list(c.LEVELS), "B2:B200", "overall, category or metric")
         _list_validation(ws, list(c.BANDS), "E2:E200", "Red, Amber or Green")

@@ -4,7 +4,8 @@ This package is what xlwings is pointed at (UDF Modules: ``chs_excel.excel``), s
 scripts of :mod:`chs_excel.excel.udfs` under its own name.
 """
 from chs_excel.excel.udfs import (category_score, health_band, health_drivers, health_gap, health_score,
-                                  metric_score, refresh_scores, refresh_workbook, run_backtest, validate_config)
+                                  metric_score, optimise_scorecard, refresh_scores, refresh_workbook, run_backtest,
+                                  validate_config)
 
 __all__ = ["category_score", "health_band", "health_drivers", "health_gap", "health_score", "metric_score",
-           "refresh_scores", "refresh_workbook", "run_backtest", "validate_config"]
+           "optimise_scorecard", "refresh_scores", "refresh_workbook", "run_backtest", "validate_config"]

@@ -7,7 +7,7 @@ It only converts: the logic lives in :mod:`chs_excel.excel.functions` and
 
 Every function takes the account rows (with their header row, or pass the header
 separately as the last argument) and the config ranges, and returns one value per
-row, so ``=HEALTH_SCORE(Accounts!A1:N61, Metrics!A1:U8, Categories!A1:E4)`` spills
+row, so ``=HEALTH_SCORE(Accounts!A1:M61, Metrics!A1:V8, Categories!A1:E4)`` spills
 a score for every account.
 """
 from __future__ import annotations
@@ -19,11 +19,11 @@ from xlwings import Book, arg, func, script
 from chs_excel.excel import functions as sf
 from chs_excel.excel.live import XlwingsBookReader, XlwingsBookWriter
 from chs_excel.problems import BookError, ConfigError
-from chs_excel.pipeline import RefreshSummary, backtest, refresh
+from chs_excel.pipeline import RefreshSummary, backtest, optimise, refresh
 
-ACCOUNTS = ("Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:N61), "
+ACCOUNTS = ("Account rows: a range of the Accounts sheet with its header row (e.g. Accounts!A1:M61), "
             "or data rows with the header passed as the last argument")
-METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:U8)"
+METRICS = "The Metrics sheet's table, with its header row (e.g. Metrics!A1:V8)"
 CATEGORIES = "The Categories sheet's table, with its header row"
 SETTINGS = "Optional: the Settings table (band cut points, minimum coverage, as-of date)"
 HISTORY = "Optional: the Metric History table, needed by trend metrics"
@@ -171,3 +171,18 @@ def run_backtest(book: Book):
         _alert(book, "\n".join(str(p) for p in problems[:15]), "chs-excel: backtest")
         return
     _alert(book, "\n".join(result.lines()), "chs-excel: backtest")
+
+
+@script
+def optimise_scorecard(book: Book):
+    """Optimise: propose weights and cut points fitted to the Outcomes sheet, with cross-validated proof, on the
+    Scorecard Proposal sheet. Nothing else changes: the proposal names the cells to edit to adopt it."""
+    from chs_excel.sheets.proposal import BadOptions
+
+    try:
+        proposal = optimise(XlwingsBookReader(book), XlwingsBookWriter(book))
+    except (ConfigError, BookError, BadOptions) as exc:
+        problems = getattr(exc, "problems", [exc])
+        _alert(book, "\n".join(str(p) for p in problems[:15]), "chs-excel: optimise")
+        return
+    _alert(book, "\n".join(proposal.lines()), "chs-excel: optimise")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from chs_excel import contract as c
-from chs_excel.analysis import distribution, history
+from chs_excel.analysis import calibration, distribution, history
 from chs_excel.analysis import separation as bt
 from chs_excel.book.form import PageSetup
 from chs_excel.book.table import BarChart, OutputSheet
@@ -29,6 +30,8 @@ SEGMENT_COLOR, STAGE_COLOR = "8EA9DB", "B4A7D6"  # the chart's bars for segments
 GROUP = "Band, segment or stage"
 _FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 FEW_ACCOUNTS, FEW_CHURNED = 200, 30
+LOW, HIGH = "Low (95%)", "High (95%)"  # the ends of each churn rate's Wilson interval
+FOLDS = 5  # the calibration's cross-validation
 
 
 @dataclass
@@ -43,6 +46,16 @@ class Backtest:
     by_band: pd.DataFrame
     mode: str
     issues: list[DataIssue] = field(default_factory=list)
+    brier: float | None = None  # of the cross-validated churn probability
+    brier_base_rate: float | None = None  # of always predicting the overall churn rate
+    deciles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=calibration.DECILE_COLUMNS))
+
+    @property
+    def skill(self) -> float | None:
+        """1 - Brier / Brier of the base rate: the share of the base rate's error the probability removes."""
+        if self.brier is None or not self.brier_base_rate:
+            return None
+        return 1 - self.brier / self.brier_base_rate
 
     def lines(self) -> list[str]:
         def fmt(value, spec):
@@ -53,9 +66,12 @@ class Backtest:
         out = [f"Backtest on {self.accounts} accounts with an outcome ({self.churned} churned). {self.mode}",
                f"AUC {fmt(self.auc, '.3f')} ({bt.auc_reading(self.auc)}), Gini {fmt(self.gini, '.3f')}, "
                f"KS {fmt(self.ks, '.3f')}, top-decile lift {fmt(self.lift, '.2f')}"]
-        rates = ", ".join(f"{band} {row['Churn rate']:.0%} of {int(row['Accounts'])}" for band, row in self.by_band.iterrows()
-                          if row["Accounts"] > 0)
-        out.append(f"Churn rate by band: {rates}.")
+        rates = ", ".join(f"{band} {row['Churn rate']:.0%} of {int(row['Accounts'])} ({row[LOW]:.0%} to "
+                          f"{row[HIGH]:.0%})" for band, row in self.by_band.iterrows() if row["Accounts"] > 0)
+        out.append(f"Churn rate by band (95% interval): {rates}.")
+        if self.brier is not None:
+            out.append(f"Calibration: Brier score {self.brier:.3f} of the cross-validated churn probability, "
+                       f"{fmt(self.brier_base_rate, '.3f')} for the base rate (skill {fmt(self.skill, '.2f')}).")
         return out
 
 
@@ -89,6 +105,124 @@ def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFra
     return frame, issues
 
 
+@dataclass
+class BacktestSample:
+    """The scores a backtest judges and the outcomes it judges them by: one row per account, indexed by account.
+
+    ``picked``: the Score History rows used (None: today's scores); ``outcomes``: the accounts with an outcome
+    that are on Accounts (those without a snapshot early enough included).
+    """
+
+    overall: pd.Series
+    churned: pd.Series
+    outcomes: int
+    mode: str
+    days: int
+    picked: pd.DataFrame | None = None
+    issues: list[DataIssue] = field(default_factory=list)
+
+
+def backtest_sample(config: HealthConfig, overall_now: pd.Series, snapshots: Callable[[], pd.DataFrame],
+                    days: int = 90) -> BacktestSample:
+    """Which score each account with an outcome is judged by: today's, or Score History's from ``days`` before.
+
+    Parameters
+    ----------
+    config : HealthConfig
+        Its outcomes (the Outcomes sheet).
+    overall_now : pandas.Series
+        Today's shown overall score by account.
+    snapshots : callable
+        Returns every Score History snapshot as one long frame (:meth:`chs_excel.analysis.history.Past.all`);
+        called only when an outcome has a date to look back from.
+    days : int
+        How long before its outcome an account's snapshot must be.
+
+    Returns
+    -------
+    BacktestSample
+        From Score History when it holds snapshots and an outcome has a date (accounts without a snapshot that
+        early are left out: a score computed after the fact would flatter the backtest), else today's scores.
+    """
+    outcomes, issues = outcomes_frame(config, overall_now.index)
+    dated = outcomes["date"].notna() if len(outcomes) else pd.Series(dtype=bool)
+    # every snapshot is read only when an outcome has a date to look back from
+    history_frame = snapshots() if dated.any() else history.long_frame({})
+    picked = None
+    if len(history_frame) and dated.any():
+        picked = bt.scores_before_outcome(history_frame, outcomes["date"], days)
+        accounts = picked.index.intersection(outcomes.index)
+        overall = pd.to_numeric(picked.loc[accounts, history.OVERALL], errors="coerce") if len(accounts) \
+            else pd.Series(dtype=float)
+        mode = (f"Scores from Score History, the last snapshot at least {days} days before each outcome: "
+                f"{len(accounts)} of {len(outcomes)} accounts had one (the others are left out).")
+    else:
+        accounts = outcomes.index
+        overall = overall_now.reindex(accounts)
+        mode = ("Scores from today's data: Score History has no snapshot from before the outcome dates, so outcomes "
+                "that already happened may flatter these figures.")
+    churned = outcomes.loc[accounts, "churned"].astype(bool) if len(accounts) else pd.Series(dtype=bool)
+    return BacktestSample(overall, churned, len(outcomes), mode, days, picked, issues)
+
+
+def with_interval(table: pd.DataFrame) -> pd.DataFrame:
+    """A churn table (:func:`chs_excel.analysis.separation.churn_table`) with its rates' Wilson 95% interval."""
+    low, high = calibration.wilson_interval(table["Churned"].to_numpy(), table["Accounts"].to_numpy())
+    return table.assign(**{LOW: low, HIGH: high})
+
+
+def band_table(config: HealthConfig, sample: BacktestSample) -> pd.DataFrame:
+    """Accounts, churned, churn rate and its 95% interval per band of the sample's scores (and "No score").
+
+    The bands are those of the scores the backtest judges by (the scorecard's cut points), so a Score History
+    score from before the outcome puts its account in the band it was in then.
+    """
+    bands = pd.Series(band_of(sample.overall, config.bands), index=sample.overall.index).replace("", "No score")
+    return with_interval(bt.churn_table(bands, sample.churned, BAND_ORDER).loc[BAND_ORDER])
+
+
+def churn_risk(config: HealthConfig, overall_now: pd.Series, band_now: pd.Series,
+               snapshots: Callable[[], pd.DataFrame], days: int = 90) -> tuple[pd.Series, str]:
+    """Each account's Churn risk: the churn rate of its band in the backtest's band table, and where it comes from.
+
+    Parameters
+    ----------
+    config : HealthConfig
+    overall_now, band_now : pandas.Series
+        Today's shown overall score and band (as on Scores) by account.
+    snapshots : callable
+        Score History as the backtest will read it (see :func:`backtest_sample`).
+    days : int
+        The backtest's look-back (``chs-excel backtest --days``, 90 by default).
+
+    Returns
+    -------
+    tuple of (pandas.Series, str)
+        The rate by account (NaN without a band, or when its band had no account with an outcome), and a
+        sentence saying what it is, from how many accounts, and why it is blank when it is.
+    """
+    sample = backtest_sample(config, overall_now, snapshots, days)
+    if len(sample.overall) == 0:
+        why = (f"the {c.OUTCOMES} sheet lists no account of the Accounts sheet" if sample.outcomes == 0 else
+               f"none of the {sample.outcomes} accounts with an outcome has a Score History snapshot from at least "
+               f"{days} days before it")
+        return (pd.Series(np.nan, index=overall_now.index),
+                f"Churn risk is blank: {why}. It shows the share of accounts in the same band that churned, "
+                f"once there are outcomes to count (add them to the {c.OUTCOMES} sheet: Account ID, Outcome, "
+                f"Outcome date).")
+    table = band_table(config, sample)
+    risk = band_now.map(table.loc[list(c.BANDS), "Churn rate"]).astype(float)
+    source = (f"scores from Score History, {days} days or more before each outcome" if sample.picked is not None
+              else "scores from today's data, which the outcomes may already have shaped")
+    rates = ", ".join(f"{band} {row['Churn rate']:.0%} of {int(row['Accounts'])}"
+                      for band, row in table.loc[list(c.BANDS)].iterrows() if row["Accounts"] > 0)
+    note = (f"Churn risk: the share of accounts in the same band that churned, from the {len(sample.overall)} "
+            f"accounts with an outcome on the {c.OUTCOMES} sheet ({source}): {rates}.")
+    if len(sample.overall) < FEW_ACCOUNTS or int(sample.churned.sum()) < FEW_CHURNED:
+        note += f" Too few to trust (want at least {FEW_ACCOUNTS} accounts and {FEW_CHURNED} churned)."
+    return risk, note
+
+
 def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame, as_of: dt.date,
                    past: history.Past, days: int = 90) -> Backtest:
     """The Validation sheet and headline figures: the scores (today's, or Score History's from ``days`` before
@@ -97,32 +231,30 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     overall_now, _ = shown_overall(config, result)
     categories_now = pd.DataFrame({cat.name: rounded(result.category_scores[cat.name]) for cat in config.categories},
                                   index=overall_now.index)
-    outcomes, issues = outcomes_frame(config, overall_now.index)
-    dated = outcomes["date"].notna() if len(outcomes) else pd.Series(dtype=bool)
-    # every snapshot is read only when an outcome has a date to look back from
-    history_frame = past.all() if dated.any() else history.long_frame({})
-    use_history = bool(len(history_frame)) and bool(dated.any())
+    sample = backtest_sample(config, overall_now, past.all, days)
+    overall, churned, mode, issues, picked = sample.overall, sample.churned, sample.mode, sample.issues, sample.picked
+    accounts = overall.index
+    use_history = picked is not None
     if use_history:
-        picked = bt.scores_before_outcome(history_frame, outcomes["date"], days)
-        accounts = picked.index.intersection(outcomes.index)
-        overall = pd.to_numeric(picked.loc[accounts, history.OVERALL], errors="coerce")
         categories = pd.DataFrame({cat.name: pd.to_numeric(picked.loc[accounts, cat.name], errors="coerce")
                                    if cat.name in picked.columns else np.nan for cat in config.categories}, index=accounts)
         columns = history.metric_columns([cat.name for cat in config.categories], [m.name for m in config.metrics])
         history_metrics = all(col in picked.columns for col in columns.values())
-        mode = (f"Scores from Score History, the last snapshot at least {days} days before each outcome: "
-                f"{len(accounts)} of {len(outcomes)} accounts had one (the others are left out).")
     else:
-        accounts = outcomes.index
-        overall, categories = overall_now.reindex(accounts), categories_now.reindex(accounts)
-        mode = ("Scores from today's data: Score History has no snapshot from before the outcome dates, so outcomes "
-                "that already happened may flatter these figures.")
-    churned = outcomes.loc[accounts, "churned"].astype(bool) if len(accounts) else pd.Series(dtype=bool)
+        categories = categories_now.reindex(accounts)
     area = bt.auc(overall, churned)
     ks_value, ks_at = bt.ks(overall, churned)
     lift = bt.top_decile_lift(overall, churned)
-    bands = pd.Series(band_of(overall, config.bands), index=accounts).replace("", "No score")
-    by_band = bt.churn_table(bands, churned, BAND_ORDER).loc[BAND_ORDER]
+    by_band = band_table(config, sample)
+    score, lost_flag = overall.to_numpy(dtype=float), churned.to_numpy(dtype=bool)
+    prob = calibration.cross_validated_probability(score, lost_flag, FOLDS)
+    predicted = ~np.isnan(prob)
+    brier = calibration.brier_score(prob, lost_flag)
+    base_rate = float(lost_flag[predicted].mean()) if predicted.any() else None
+    # the reference: every account given the overall churn rate (of the same accounts)
+    brier_base = calibration.brier_score(np.where(predicted, base_rate, np.nan), lost_flag) if predicted.any() else None
+    deciles = calibration.decile_table(score, lost_flag, prob)
+    whole_fit = calibration.logistic_fit(score, lost_flag)  # shown as a formula: fitted on every account
 
     signals = [(cat.name, "category", bt.auc(categories[cat.name], churned)) for cat in config.categories]
     if use_history and history_metrics:  # kept in each snapshot since 0.9: no look at today's data
@@ -150,11 +282,12 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         ["Top-decile lift", _round(lift, 2), "undefined" if lift is None else
          f"The lowest-scored tenth of accounts churned {lift:.1f}x as often as all accounts"],
         [],
-        ["Churn rate by band, by segment and by journey stage (the chart under the tables shows the same)"],
+        ["Churn rate by band, by segment and by journey stage, with its 95% interval"],
     ]
     segments = pd.Series(labels["Segment"].reindex(accounts).to_numpy() if "Segment" in labels else [""] * n, index=accounts)
     stages = pd.Series(labels["Stage"].reindex(accounts).to_numpy() if "Stage" in labels else [""] * n, index=accounts)
-    by_segment, by_stage = (naturally_sorted(bt.churn_table(groups, churned)) for groups in (segments, stages))
+    by_segment, by_stage = (with_interval(naturally_sorted(bt.churn_table(groups, churned)))
+                            for groups in (segments, stages))
     # One table, so that each churn rate is a number in one percent-formatted column (sortable, chartable):
     # the bands first (rows the backtest's readers know), then each segment and each stage, named as such.
     frame = pd.concat([by_band.reset_index(names=GROUP),
@@ -166,14 +299,28 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     styles: dict[int, str] = {4: "header", 10: "title"}
     titles, headers = [], []  # positions within the postscript
 
-    def section(title: str, header: list, rows: list[list]) -> None:
+    def section(title: str, header: list, rows: list[list], notes: tuple[str, ...] = ()) -> None:
         titles.append(len(post))
         post.append([title])
         headers.append(len(post))
         post.append(header)
         post.extend(rows)
+        post.extend([note] for note in notes)
         post.append([])
 
+    # short lines: the page is as wide as the longest, and everything is shrunk to fit it
+    post.extend([[f"{LOW} and {HIGH}: the Wilson interval, where the true churn rate likely lies given this many "
+                  f"accounts."], ["The chart under the tables shows the rates."], []])
+
+    section("Churn rate by score decile, in percent (decile 1: the lowest-scored tenth of accounts)",
+            ["Decile: scores", "Accounts", "Churned", "Churned %", "Low %", "High %", "Fitted %"],
+            _decile_rows(deciles),
+            ("Tied scores stay in one decile, so a decile may hold more than a tenth of the accounts. Low, High: "
+             "the 95% interval.", "Fitted: the mean churn probability the cross-validated fit gives the decile's "
+                                  "accounts (next table). Close to Churned %: the probability is calibrated."))
+    section(f"Calibration: a churn probability read off the score (logistic fit, {FOLDS}-fold cross-validated)",
+            ["Figure", "Value", "What it means"],
+            _calibration_rows(config, brier, brier_base, base_rate, whole_fit, n, lost))
     signal_title = "Which signals carry information (AUC of each alone)"
     if use_history:
         signal_title += (": categories and metrics from Score History" if history_metrics else
@@ -216,8 +363,9 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     chart_row = (len(preamble) + 1) + len(frame) + 2 + len(post) + 1
     # Column C holds the figures' meanings (long sentences, wrapped): wide enough for its header and a sentence
     # in two or three lines; the signals' and suggestions' text in column A is wrapped over the width of A.
-    sheet = OutputSheet(c.VALIDATION, frame, band_label_columns=(GROUP,), number_formats={"Churn rate": "0.0%"},
-                        widths={GROUP: 34, "Accounts": 12, "Churned": 16, "Churn rate": 14},
+    sheet = OutputSheet(c.VALIDATION, frame, band_label_columns=(GROUP,),
+                        number_formats={"Churn rate": "0.0%", LOW: "0.0%", HIGH: "0.0%"},
+                        widths={GROUP: 34, "Accounts": 12, "Churned": 16, "Churn rate": 14, LOW: 12, HIGH: 12},
                         freeze="A2", preamble=preamble, postscript=post, row_styles=styles,
                         page=PageSetup(landscape=True, fit_width=1, fit_height=0),
                         charts=[BarChart("Churn rate by band, segment and stage", GROUP, ("Churn rate",), ("888888",),
@@ -225,4 +373,48 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                                          point_colors=bar_colors, value_format="0%")])
     sheet.row_styles.update({sheet.postscript_row + k: "title" for k in titles})
     sheet.row_styles.update({sheet.postscript_row + k: "header" for k in headers})
-    return Backtest(sheet, n, lost, area, bt.gini(area), ks_value, lift, by_band, mode, issues)
+    return Backtest(sheet, n, lost, area, bt.gini(area), ks_value, lift, by_band, mode, issues, brier, brier_base,
+                    deciles)
+
+
+def _percent(value) -> float | None:
+    """A share as a percentage to 0.1 (the sections under the table are plain numbers, not percent-formatted)."""
+    return None if value is None or pd.isna(value) else round(100 * float(value), 1)
+
+
+def _decile_rows(deciles: pd.DataFrame) -> list[list]:
+    if not len(deciles):
+        return [["No account has both a score and an outcome."]]
+    return [[f"{row['Decile']}: {row['Lowest score']:g} to {row['Highest score']:g}", int(row["Accounts"]),
+             int(row["Churned"]), _percent(row["Churn rate"]), _percent(row["Wilson low"]),
+             _percent(row["Wilson high"]), _percent(row["Predicted"])] for row in deciles.to_dict("records")]
+
+
+def _calibration_rows(config: HealthConfig, brier: float | None, brier_base: float | None, base_rate: float | None,
+                      fit: calibration.LogisticFit, n: int, lost: int) -> list[list]:
+    """The calibration section's figures, each with what it means in words."""
+    if brier is None or not brier_base:
+        return [["Brier score", _round(brier), "undefined: needs both churned and retained accounts"]]
+    skill = 1 - brier / brier_base
+    red, amber = config.bands.red_below, config.bands.amber_below
+    p_red, p_amber = fit.probability([red, amber])
+    sign = "-" if fit.slope < 0 else "+"
+    odds = fit.odds_ratio(10)
+    per_ten = (f"10 points more divide the odds of churn by {1 / odds:.1f}" if odds < 1 else
+               f"10 points more multiply the odds of churn by {odds:.1f}")
+    rows = [
+        ["Brier score", _round(brier), "Mean squared gap between each account's churn probability (fitted on the "
+                                       "other accounts, never itself) and what happened (1 churned, 0 stayed): "
+                                       "0 is perfect"],
+        ["Brier, base rate", _round(brier_base), f"The same when every account is given the overall churn rate "
+                                                 f"({base_rate:.1%}): what a probability must beat"],
+        ["Skill", _round(skill, 2), f"1 - {brier:.3f} / {brier_base:.3f}: the score's probability removes {skill:.0%} "
+                                    f"of the base rate's error (0: no better than the base rate; below 0: worse)"],
+        ["Fit on all accounts", None, f"Churn probability = 1 / (1 + exp(-({fit.intercept:.3f} {sign} "
+                                      f"{abs(fit.slope):.4f} x score))): {p_red:.0%} at a score of {red:g}, "
+                                      f"{p_amber:.0%} at {amber:g}; {per_ten}"],
+    ]
+    if n < FEW_ACCOUNTS or lost < FEW_CHURNED:
+        rows.append(["Too few", None, f"{n} accounts ({lost} churned): too few to trust (want at least "
+                                      f"{FEW_ACCOUNTS} accounts and {FEW_CHURNED} churned)"])
+    return rows

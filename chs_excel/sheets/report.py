@@ -22,12 +22,13 @@ from chs_excel.config.model import HealthConfig
 from chs_excel.core.engine import ScoreResult
 from chs_excel.core.explain import driver_text, points_lost, rounded, shown_overall
 from chs_excel.problems import DataIssue
+from chs_excel.sheets.backtest import churn_risk
 from chs_excel.sheets.common import account_labels
 from chs_excel.sheets.data_issues import issues_sheet
 from chs_excel.sheets.distribution import distribution_sheet
 from chs_excel.sheets.gap import gap_sheet
 from chs_excel.sheets.review import ReviewInputs, chosen_account, review_sheet
-from chs_excel.sheets.score_history import history_sheets
+from chs_excel.sheets.score_history import HistorySheets, history_sheets
 from chs_excel.sheets.scores import scores_sheet
 
 
@@ -68,11 +69,14 @@ def build_report(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame
     chosen = match_benchmarks(config, pd.Series(info["Segment"], index=overall.index),
                               pd.Series(info["Stage"], index=overall.index))
     benchmark = pd.Series(benchmark_targets(config, chosen).to_numpy(), index=overall.index)
-    scores = scores_sheet(config, result, labels, overall, band, categories, change, drops, drivers, benchmark)
-    gap, gap_out, summary = gap_sheet(config, labels, overall, band, categories, lost, as_of, chosen=chosen)
-    dist, warning = distribution_sheet(config, labels, overall, band, categories, as_of)
     snapshot = history.snapshot(overall, band, categories, result.metric_scores)
     kept = history_sheets(config, past, as_of, snapshot)
+    risk, risk_note = churn_risk(config, overall, band, lambda: _history_after(past, as_of, snapshot, kept)) \
+        if config.churn_risk_column else (None, "")
+    scores = scores_sheet(config, result, labels, overall, band, categories, change, drops, drivers, benchmark,
+                          risk, risk_note)
+    gap, gap_out, summary = gap_sheet(config, labels, overall, band, categories, lost, as_of, chosen=chosen)
+    dist, warning = distribution_sheet(config, labels, overall, band, categories, as_of)
     bands = {b: int((band == b).sum()) for b in c.BANDS}
     index, *snapshots = kept.sheets
     issues_out = issues_sheet(issues)
@@ -81,6 +85,16 @@ def build_report(config: HealthConfig, result: ScoreResult, labels: pd.DataFrame
     pages = [page_for(review.selected)] if page_for is not None else []
     return Report([scores, gap_out, dist, index, issues_out] + pages + snapshots, bands, gap, warning, summary,
                   kept.remove, kept.note, page_for)
+
+
+def _history_after(past: history.Past, as_of: dt.date, snapshot: pd.DataFrame, kept: HistorySheets) -> pd.DataFrame:
+    """Score History as the backtest will read it after this refresh: the snapshots kept and this refresh's own
+    (so that the Churn risk column and the Validation sheet count the same accounts)."""
+    written = {sheet.name for sheet in kept.sheets}
+    days = {day: past.get(day) for day in past.days() if day != as_of
+            and ((day in past.sheets and past.sheets[day] not in kept.remove) or history.sheet_name(day) in written)}
+    days[as_of] = snapshot.set_index(history.ACCOUNT)
+    return history.long_frame(days)
 
 
 def _review_maker(config, as_of, scores, gap_out, issues_out, index, past, snapshot, review, issues

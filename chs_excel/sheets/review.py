@@ -433,7 +433,7 @@ def review_sheet(config: HealthConfig, as_of: dt.date, scores: OutputSheet, gap:
         put(f"A{r}", m.name, WRAPPED)
         put(f"B{r}", m.category)
         numerator = source_ref(m.source)
-        if m.measure == "trend":
+        if m.from_history:  # a trend, or the latest entry logged: its value is not on the accounts sheet
             put(f"C{r}", "see Metric History", NOTE)
         elif m.measure == "ratio" and numerator is not None and source_ref(m.source2) is not None:
             top_v, bottom_v = raw(m.source), raw(m.source2)

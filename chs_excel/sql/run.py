@@ -306,12 +306,14 @@ def account_column_types(config: HealthConfig) -> dict[str, str]:
 
     Numbers (metric sources, the second source of a ratio, rule columns compared with a number) DOUBLE;
     labels (categorical sources, rule columns compared with text) VARCHAR; metrics' Date columns DATE.
+    The Source of a trend or of a metric read from Metric History is not an Accounts column.
     """
     types: dict[str, str] = {}
     for m in config.metrics:
         if m.measure == "trend":
             continue  # read from Metric History
-        types[m.source] = "VARCHAR" if m.measure == "categorical" else "DOUBLE"
+        if not m.logged:
+            types[m.source] = "VARCHAR" if m.measure == "categorical" else "DOUBLE"
         if m.source2:
             types[m.source2] = "DOUBLE"
         if m.date_column and m.stale_after is not None:
@@ -372,10 +374,15 @@ def accounts_sql(config: HealthConfig, columns: list[str], source: str, label: s
             f"WHERE {id_expr} IS NOT NULL AND {id_expr} <> ''")
 
 
-def history_sql(columns: list[str] | None, source: str | None, label: str | None = None) -> str:
-    """The typed ``history`` view (Account ID, Period, Column, Value); an empty one when there is no source."""
+def history_sql(columns: list[str] | None, source: str | None, label: str | None = None,
+                labels: bool = False) -> str:
+    """The typed ``history`` view (Account ID, Period, Column, Value); an empty one when there is no source.
+
+    ``labels``: a categorical metric reads labels from Metric History (:func:`logs_labels`), so Value stays text
+    (the queries read numbers out of it); else Value is a number.
+    """
     names = c.HISTORY_COLUMNS
-    types = dict(zip(names, ("VARCHAR", "DATE", "VARCHAR", "DOUBLE")))
+    types = dict(zip(names, ("VARCHAR", "DATE", "VARCHAR", "VARCHAR" if labels else "DOUBLE")))
     if source is None:
         cols = ", ".join(f"CAST(NULL AS {types[n]}) AS {quote(n)}" for n in names)
         return f"SELECT {cols} WHERE 1 = 0"
@@ -387,6 +394,11 @@ def history_sql(columns: list[str] | None, source: str | None, label: str | None
     cols = [f"TRIM(CAST({quote(found[n])} AS VARCHAR)) AS {quote(n)}" if n == c.ACCOUNT_ID else
             f"{_typed(quote(found[n]), types[n])} AS {quote(n)}" for n in names]
     return f"SELECT {', '.join(cols)} FROM {quote(source)}"
+
+
+def logs_labels(config: HealthConfig) -> bool:
+    """Does a categorical metric read its labels from Metric History (Read from)?"""
+    return any(m.logged and m.measure == "categorical" for m in config.metrics)
 
 
 def duplicate_ids(engine, limit: int = 5) -> list[tuple[str, int]]:
@@ -517,9 +529,10 @@ def load_inputs(engine, config: HealthConfig, accounts: Source, history: Source 
     if history is not None:
         engine.register("history_source", history)
         keep = engine.table if history.kind == "csv" else engine.view
-        keep(HISTORY, history_sql(engine.columns("history_source"), "history_source", str(history)))
+        keep(HISTORY, history_sql(engine.columns("history_source"), "history_source", str(history),
+                                  logs_labels(config)))
     else:
-        engine.view(HISTORY, history_sql(None, None))
+        engine.view(HISTORY, history_sql(None, None, labels=logs_labels(config)))
     twice = duplicate_ids(engine)
     if twice:
         listed = ", ".join(f'"{ident}" ({n} rows)' for ident, n in twice)

@@ -13,8 +13,9 @@ are inlined as literals (double literals in exponent form, which DuckDB and Spar
 
 Input: table ``accounts`` (one row per account, columns named as on the Accounts sheet, already typed:
 numbers DOUBLE, labels VARCHAR, dates DATE or TIMESTAMP; NULL, NaN or infinity is missing) and, for trend
-metrics, table ``history`` (``"Account ID"``, ``"Period"``, ``"Column"``, ``"Value"``: Metric History's
-long format). Output: one row per account, see :func:`scores_sql`.
+metrics and metrics read from Metric History (``Read from``), table ``history`` (``"Account ID"``, ``"Period"``,
+``"Column"``, ``"Value"``: Metric History's long format; ``Value`` DOUBLE, or VARCHAR when a categorical metric
+reads labels from it: numbers are then read from the text). Output: one row per account, see :func:`scores_sql`.
 """
 from __future__ import annotations
 
@@ -145,12 +146,17 @@ class _Overrides:
         return out
 
 
-def _linear_value(metric: Metric, as_of: dt.date, sources: dict[str, str], trends: dict[str, int]) -> str:
-    """What a linear measure maps onto 1..100 (the value, the ratio, the change or the attainment)."""
+def _linear_value(metric: Metric, as_of: dt.date, sources: dict[str, str], trends: dict[str, int],
+                  value: str | None = None) -> str:
+    """What a linear measure maps onto 1..100 (the value, the ratio, the change or the attainment).
+
+    ``value``: the column holding the metric's Source when it is not an Accounts column (a logged metric's).
+    """
+    value = value or (sources[metric.source] if metric.measure != "trend" else None)
     if metric.measure == "range":
-        return sources[metric.source]
+        return value
     if metric.measure == "ratio":
-        numerator, denominator = sources[metric.source], sources[metric.source2]
+        numerator, denominator = value, sources[metric.source2]
         return f"CASE WHEN {denominator} <> 0 THEN {numerator} / {denominator} END"
     if metric.measure == "trend":
         t = trends[metric.source.strip().casefold()]
@@ -161,7 +167,7 @@ def _linear_value(metric: Metric, as_of: dt.date, sources: dict[str, str], trend
         share = measures.elapsed_share(as_of, start, end)
         target = sources[metric.source2] if metric.source2 else number(metric.target)
         due = f"({target} * {number(share)})"
-        return f"CASE WHEN {due} > 0 THEN {sources[metric.source]} / {due} END"
+        return f"CASE WHEN {due} > 0 THEN {value} / {due} END"
     raise ValueError(f"not a linear measure: {metric.measure!r}")
 
 
@@ -231,12 +237,13 @@ def scores_sql(config: HealthConfig, as_of: dt.date, *, accounts: str = "account
         The date the scores are for (goal periods, stale data, which overrides have expired, history periods).
     accounts, history : str
         The tables (or views) to read, inserted as written (a name, or a qualified name); ``history`` is read
-        only when a metric is a trend (then it must exist, empty if there is no history).
+        only when a metric is a trend or reads Metric History (then it must exist, empty if there is no history).
     overrides : bool
         Apply the config's overrides (those not expired at ``as_of``).
     history_order : str, optional
         A column of ``history`` giving its rows' order: of several rows for one account, column and period the
-        last counts, as on the sheet. Without it the highest value counts (a table has no row order).
+        last counts, as on the sheet. Without it the highest value counts (a table has no row order; for labels
+        the last in text order).
 
     Returns
     -------
@@ -261,7 +268,8 @@ class _Query:
     """The CTEs of :func:`scores_sql`, stage by stage (each stage selects ``*`` of the last and adds columns).
 
     Column names: ``src_i`` Accounts columns read, ``rule_j`` the columns rules compare, ``updated_k`` / the
-    trend's ``period_t`` when metric k's data was updated; ``latest_t``/``prev_t`` trend values; ``v_k`` the value a
+    trend's ``period_t`` / ``logged_period_k`` when metric k's data was updated; ``latest_t``/``prev_t`` trend
+    values; ``logged_k`` the latest entry logged for metric k (Read from: Metric History); ``v_k`` the value a
     linear measure maps, ``x_k`` the score before settling, ``s_k`` settled, ``stale_k``, ``mb_k`` before and
     ``m_k`` after overrides; ``cb_g``/``c_g`` categories; ``o0`` the computed overall (NULL where coverage is short),
     ``capped`` after the rules' caps, ``overall`` the final one.
@@ -281,6 +289,8 @@ class _Query:
         self.sources: dict[str, str] = {}  # Accounts column -> its alias
         self.dated: dict[int, str] = {}  # metric position -> the column of the date its data was updated
         self.trend_keys: dict[str, int] = {}  # trend source, folded -> its number
+        self.history_keys: dict[str, int] = {}  # every source read from Metric History, folded -> its number
+        self.logged: dict[int, str] = {}  # metric position -> the column of its latest logged entry
         self.notes: dict[str, list[str]] = {}  # per account, the override notes in the order the engine applies them
 
     def add(self, name: str, columns: list[str], source: str | None = None) -> None:
@@ -295,7 +305,8 @@ class _Query:
         for m in self.metrics:
             if m.measure == "trend":
                 continue
-            for name, is_label in [(m.source, m.measure == "categorical")] + ([(m.source2, False)] if m.source2 else []):
+            read = [] if m.logged else [(m.source, m.measure == "categorical")]  # a logged Source is on Metric History
+            for name, is_label in read + ([(m.source2, False)] if m.source2 else []):
                 if name not in self.sources:
                     self.sources[name] = f"src_{len(self.sources)}"
                     value = f"CAST({ident(name)} AS VARCHAR)" if is_label else finite(ident(name))
@@ -312,31 +323,55 @@ class _Query:
         self.last = "acc"
 
     def read_history(self, history: str, order_column: str | None) -> None:
-        """Per trend source and account, the latest and the previous period's value (``inputs.history_trends``).
+        """Per trend source and account, the latest and the previous period's value (``inputs.history_trends``);
+        per logged metric and account, its latest usable entry (``inputs.history_latest``).
 
         Rows of another column, an unusable period or value, or after the as-of date are left out; of several rows
         for one period the last counts; the latest period dates the data for Stale after.
         """
         for m in self.metrics:
+            if m.from_history:
+                self.history_keys.setdefault(m.source.strip().casefold(), len(self.history_keys))
             if m.measure == "trend":
-                self.trend_keys.setdefault(m.source.strip().casefold(), len(self.trend_keys))
-        if not self.trend_keys:
+                self.trend_keys.setdefault(m.source.strip().casefold(), self.history_keys[m.source.strip().casefold()])
+        if not self.history_keys:
             return
         # The source as a small number (CASE over the folded text) keeps the rows the window sorts narrow.
-        key_code = " ".join(f"WHEN {text(key)} THEN {t}" for key, t in self.trend_keys.items())
-        order = f"{ident(order_column)} DESC" if order_column else "value DESC"
+        key_code = " ".join(f"WHEN {text(key)} THEN {t}" for key, t in self.history_keys.items())
+        labels = any(m.logged and m.measure == "categorical" for m in self.metrics)
         self.ctes.append(
             f"hist AS (SELECT TRIM(CAST({ident(c.ACCOUNT_ID)} AS VARCHAR)) AS account_id, "
             f"CASE {folded(ident('Column'))} {key_code} END AS col_key, {ident('Period')} AS period, "
-            f"{finite(ident('Value'))} AS value" + (f", {ident(order_column)}" if order_column else "")
-            + f" FROM {history})")
+            f"{finite(ident('Value'))} AS value" + (f", CAST({ident('Value')} AS VARCHAR) AS label" if labels else "")
+            + (f", {ident(order_column)}" if order_column else "") + f" FROM {history})")
+        joins, carried = [], []
+        if self.trend_keys:
+            joins.append("LEFT JOIN trends ON acc.account_id = trends.account_id")
+            carried += [f"trends.{col}_{t}" for t in self.trend_keys.values() for col in ("latest", "prev", "period")]
+            self._read_trends(order_column)
+        for k, m in enumerate(self.metrics):
+            if m.logged:
+                joins.append(f"LEFT JOIN logged_{k} ON acc.account_id = logged_{k}.account_id")
+                carried += [f"logged_{k}.logged_{k}", f"logged_{k}.logged_period_{k}"]
+                self._read_logged(k, m, order_column)
+        self.ctes.append(f"src AS (SELECT acc.*, {', '.join(carried)} FROM acc {' '.join(joins)})")
+        self.last = "src"
+        for k, m in enumerate(self.metrics):
+            if m.from_history and m.stale_after is not None and not m.date_column:
+                self.dated[k] = (f"logged_period_{k}" if m.logged else
+                                 f"period_{self.trend_keys[m.source.strip().casefold()]}")
+
+    def _read_trends(self, order_column: str | None) -> None:
+        """The ``trends`` CTE: per account, each trend source's latest and previous period's value and latest period."""
+        order = f"{ident(order_column)} DESC" if order_column else "value DESC"
+        codes = ", ".join(str(t) for t in self.trend_keys.values())
         # One window, newest first (of one period, the last row first): the first row is the latest value, and the
         # first row of the period before the latest is the previous value.
         window = f"OVER (PARTITION BY col_key, account_id ORDER BY period DESC, {order})"
         self.ctes.append(
             f"hist_ordered AS (SELECT account_id, col_key, period, value, ROW_NUMBER() {window} AS nth, "
             f"LAG(period) {window} AS newer_period, FIRST_VALUE(period) {window} AS latest_period "
-            f"FROM hist WHERE col_key IS NOT NULL AND period IS NOT NULL AND value IS NOT NULL "
+            f"FROM hist WHERE col_key IN ({codes}) AND period IS NOT NULL AND value IS NOT NULL "
             f"AND period <= DATE {text(self.as_of.isoformat())})")
         self.ctes.append(
             "hist_ranked AS (SELECT account_id, col_key, period, value, CASE WHEN nth = 1 THEN 1 ELSE 2 END AS recency "
@@ -348,25 +383,38 @@ class _Query:
                       f"MAX(CASE WHEN col_key = {t} AND recency = 2 THEN value END) AS prev_{t}",
                       f"MAX(CASE WHEN {latest} THEN CAST(period AS DATE) END) AS period_{t}"]
         self.ctes.append(f"trends AS (SELECT account_id, {', '.join(pivot)} FROM hist_ranked GROUP BY account_id)")
-        carried = ", ".join(f"trends.{col}_{t}" for t in self.trend_keys.values() for col in ("latest", "prev", "period"))
-        self.ctes.append(f"src AS (SELECT acc.*, {carried} FROM acc LEFT JOIN trends "
-                         f"ON acc.account_id = trends.account_id)")
-        self.last = "src"
-        for k, m in enumerate(self.metrics):
-            if m.measure == "trend" and m.stale_after is not None and not m.date_column:
-                self.dated[k] = f"period_{self.trend_keys[m.source.strip().casefold()]}"
+
+    def _read_logged(self, k: int, metric: Metric, order_column: str | None) -> None:
+        """The ``logged_k`` CTE: per account, metric k's latest usable entry on or before the as-of date and its
+        date. Usable: a number (a label the metric knows, for a categorical metric), as ``inputs.history_latest``."""
+        if metric.measure == "categorical":
+            value = "label"
+            known = sorted({str(label).strip().casefold() for label in metric.labels})
+            usable = f"{folded('label')} IN ({', '.join(text(key) for key in known)})" if known else "FALSE"
+        else:
+            value, usable = "value", "value IS NOT NULL"
+        order = f"{ident(order_column)} DESC" if order_column else f"{value} DESC"
+        code = self.history_keys[metric.source.strip().casefold()]
+        self.ctes.append(
+            f"logged_{k}_ordered AS (SELECT account_id, {value}, period, ROW_NUMBER() OVER (PARTITION BY account_id "
+            f"ORDER BY period DESC, {order}) AS nth FROM hist WHERE col_key = {code} AND period IS NOT NULL "
+            f"AND period <= DATE {text(self.as_of.isoformat())} AND {usable})")
+        self.ctes.append(f"logged_{k} AS (SELECT account_id, {value} AS logged_{k}, CAST(period AS DATE) AS "
+                         f"logged_period_{k} FROM logged_{k}_ordered WHERE nth = 1)")
+        self.logged[k] = f"logged_{k}"
 
     def score_metrics(self) -> None:
         """Metric scores: the measure, settled, stale data left out, then the metric overrides."""
         values, scores = [], []
         for k, m in enumerate(self.metrics):
+            source = self.logged.get(k) or (self.sources[m.source] if m.measure != "trend" else None)
             if m.measure in LINEAR:
-                values.append(f"{_linear_value(m, self.as_of, self.sources, self.trend_keys)} AS v_{k}")
+                values.append(f"{_linear_value(m, self.as_of, self.sources, self.trend_keys, source)} AS v_{k}")
                 scores.append(f"{_linear_score(f'v_{k}', m)} AS x_{k}")
             elif m.measure == "threshold":
-                scores.append(f"{_threshold_score(self.sources[m.source], m)} AS x_{k}")
+                scores.append(f"{_threshold_score(source, m)} AS x_{k}")
             elif m.measure == "categorical":
-                scores.append(f"{_categorical_score(self.sources[m.source], m)} AS x_{k}")
+                scores.append(f"{_categorical_score(source, m)} AS x_{k}")
             else:
                 raise ValueError(f"unknown measure {m.measure!r}")
         self.add("mapped", values)

@@ -56,16 +56,16 @@ REGENERATE = "python tests/clients/make_payloads.py"
 # The worksheet-function formulas of the README (a few of them), plus one call with cells changed
 # in memory (cell_overrides) to show how errors and booleans reach Python.
 FUNCTION_CALLS = [
-    ("Scores!B2", "=HEALTH_SCORE(Accounts!A1:N61, Metrics!A1:U8, Categories!A1:E4, Settings!A1:C5, "
-                  "'Metric History'!A1:D1418, Overrides!A1:H4, , Rules!A1:G3)", None),
-    ("Scores!C2", '=CATEGORY_SCORE(Accounts!A1:N61, "Engagement", Metrics!A1:U8, Categories!A1:E4, Settings!A1:C5, '
-                  "'Metric History'!A1:D1418)", None),
-    ("Scores!D2", '=METRIC_SCORE(Accounts!A1:N61, "CSM sentiment", Metrics!A1:U8, Categories!A1:E4, Settings!A1:C5, '
-                  "'Metric History'!A1:D1418)", None),
-    ("Scores!E2", "=HEALTH_GAP(Accounts!A1:N61, 75, Metrics!A1:U8, Categories!A1:E4, Settings!A1:C5, "
-                  "'Metric History'!A1:D1418)", None),
-    ("Scores!F7", "=HEALTH_SCORE(Accounts!A7:N7, Metrics!A1:U8, Categories!A1:E4, Settings!A1:C5, 'Metric History'!A1:D1418, , Accounts!A1:N1)", None),
-    ("Scores!G2", "=HEALTH_SCORE(Accounts!A1:N4, Metrics!A1:U8, Categories!A1:E4, Settings!A1:C5, 'Metric History'!A1:D1418)",
+    ("Scores!B2", "=HEALTH_SCORE(Accounts!A1:M61, Metrics!A1:V8, Categories!A1:E4, Settings!A1:C5, "
+                  "'Metric History'!A1:D1841, Overrides!A1:H4, , Rules!A1:G3)", None),
+    ("Scores!C2", '=CATEGORY_SCORE(Accounts!A1:M61, "Engagement", Metrics!A1:V8, Categories!A1:E4, Settings!A1:C5, '
+                  "'Metric History'!A1:D1841)", None),
+    ("Scores!D2", '=METRIC_SCORE(Accounts!A1:M61, "CSM sentiment", Metrics!A1:V8, Categories!A1:E4, Settings!A1:C5, '
+                  "'Metric History'!A1:D1841)", None),
+    ("Scores!E2", "=HEALTH_GAP(Accounts!A1:M61, 75, Metrics!A1:V8, Categories!A1:E4, Settings!A1:C5, "
+                  "'Metric History'!A1:D1841)", None),
+    ("Scores!F7", "=HEALTH_SCORE(Accounts!A7:M7, Metrics!A1:V8, Categories!A1:E4, Settings!A1:C5, 'Metric History'!A1:D1841, , Accounts!A1:M1)", None),
+    ("Scores!G2", "=HEALTH_SCORE(Accounts!A1:M4, Metrics!A1:V8, Categories!A1:E4, Settings!A1:C5, 'Metric History'!A1:D1841)",
      {"Accounts": {"G2": "#N/A", "H3": "#DIV/0!", "I4": True, "J4": False}}),
 ]
 

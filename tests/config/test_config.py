@@ -155,7 +155,8 @@ def test_json_config_round_trip_and_errors(tmp_path):
     assert again.metrics == tuple(m.__class__(**{**m.__dict__, "location": again.metrics[i].location,
                                                  "source_location": again.metrics[i].source_location,
                                                  "source2_location": again.metrics[i].source2_location,
-                                                 "date_column_location": again.metrics[i].date_column_location})
+                                                 "date_column_location": again.metrics[i].date_column_location,
+                                                 "read_from_location": again.metrics[i].read_from_location})
                                   for i, m in enumerate(config.metrics))
     assert again.categories == config.categories
     data = config_to_dict(config)

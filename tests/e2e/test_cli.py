@@ -11,7 +11,8 @@ def test_demo_writes_a_refreshed_workbook(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo.xlsx")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Scored 60 accounts as of 2026-11-15:")
-    assert "9 data issue(s): see the 'Data Issues' sheet." in out  # 5, and 3 stale usage dates and 1 blank one
+    # 5, 3 stale usage dates and 1 blank one, and 2 CSM sentiment calls logged more than 30 days ago
+    assert "11 data issue(s): see the 'Data Issues' sheet." in out
     assert c.SCORES in openpyxl.load_workbook(tmp_path / "demo.xlsx").sheetnames
 
 

@@ -69,6 +69,7 @@ def _sheet_as_parquet(sheet: str):
 INPUTS = {
     "my-accounts.xlsx": _demo_workbook,  # the demo: 60 accounts, refreshed
     "book-with-outcomes.xlsx": _example_with_outcomes,  # the saas_churn example: it has an Outcomes sheet
+    "examples/saas_churn/saas_churn.xlsx": _example_with_outcomes,  # the example by its path (a copy: not changed)
     "my-workbook.xlsx": _users_workbook,  # a team's own workbook, for `chs-excel init`
     "accounts.parquet": _sheet_as_parquet(c.ACCOUNTS),  # the demo's accounts and history, for `chs-excel score`
     "history.parquet": _sheet_as_parquet(c.HISTORY),
@@ -160,6 +161,7 @@ def test_readme_command_runs(line, argv, tmp_path, monkeypatch, capsys):
     resolved, reads = _resolve(line, argv)
     monkeypatch.chdir(tmp_path)
     for name in reads:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)  # a README path such as examples/...
         INPUTS[name](tmp_path / name)
     try:
         code = main(resolved)

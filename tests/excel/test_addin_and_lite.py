@@ -237,7 +237,7 @@ def test_addin_file_must_keep_its_name(tmp_path, capsys):
 def test_lite_files_work_without_the_file_only_dependencies(tmp_path, capsys):
     assert main(["lite", str(tmp_path)]) == 0
     assert (tmp_path / "requirements.txt").read_text().split() == [f"xlwings>={XLWINGS_MIN}", "pyodide-http",
-                                                                    "numpy", "pandas", "jsonschema"]
+                                                                    "numpy", "pandas", "jsonschema", "scipy"]
     out = capsys.readouterr().out
     assert "ADD the lines of requirements.txt" in out and "keep Lite's own lines" in out
     assert "ADD the lines of the requirements.txt" in (tmp_path / "main.py").read_text()
@@ -266,11 +266,11 @@ def test_lite_files_work_without_the_file_only_dependencies(tmp_path, capsys):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     functions = ["CATEGORY_SCORE", "HEALTH_BAND", "HEALTH_DRIVERS", "HEALTH_GAP", "HEALTH_SCORE", "METRIC_SCORE"]
-    assert lines[0] == f"{functions} {['refresh_scores', 'run_backtest', 'validate_config']}"
+    assert lines[0] == f"{functions} {['optimise_scorecard', 'refresh_scores', 'run_backtest', 'validate_config']}"
     assert ast.literal_eval(lines[1]) == [[60]]
 
 
-PYODIDE_BUILT = {"numpy", "pandas", "rpds-py"}  # compiled packages the Pyodide distribution ships
+PYODIDE_BUILT = {"numpy", "pandas", "rpds-py", "scipy"}  # compiled packages the Pyodide distribution ships
 
 
 def test_lite_requirements_are_pure_python_or_built_for_pyodide():

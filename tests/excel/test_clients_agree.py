@@ -143,7 +143,7 @@ def test_recorded_function_calls_match_the_file_refresh(tmp_path):
         result = refresh_file(book).result
         spilled = asyncio.run(server.custom_functions_call({k: v for k, v in call.items() if not k.startswith("_")},
                                                           excel))
-        first, last = (int(n) for n in re.match(r"=\w+\(Accounts!A(\d+):N(\d+)", call["_formula"]).groups())
+        first, last = (int(n) for n in re.match(r"=\w+\(Accounts!A(\d+):[A-Z]+(\d+)", call["_formula"]).groups())
         ids = [row[0] for row in file_sheet(book, "Accounts")[max(first, 2) - 1:last]]
         name, args = call["func_name"], call["args"]
         if name == "health_score":

@@ -91,7 +91,7 @@ def test_config_error_changes_nothing_and_says_why(template):
 def test_validate_reports_without_writing(template):
     actions = run_script("validate_config", book_json(template))
     assert [a["func"] for a in actions] == ["alert"]
-    assert actions[0]["args"][0].startswith("The scorecard is valid; 60 accounts can be scored.\n9 data issue(s).")
+    assert actions[0]["args"][0].startswith("The scorecard is valid; 60 accounts can be scored.\n11 data issue(s).")
 
 
 def test_formula_like_text_is_written_as_text(template):
@@ -145,3 +145,32 @@ def test_refresh_in_excel_reads_the_previous_snapshot_and_deletes_one_no_longer_
             assert change == overall - before[row[0]]
             compared += 1
     assert compared == 59
+
+
+def test_optimise_script_writes_the_proposal_the_command_line_writes(tmp_path):
+    """The optimise_scorecard script on the example (2,000 accounts, an Outcomes sheet): the sheet it adds holds
+    the values `chs-excel optimise` writes to the file."""
+    import shutil
+    from pathlib import Path
+
+    from chs_excel.pipeline import optimise_file
+    book = tmp_path / "churn.xlsx"
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "examples" / "saas_churn" / "saas_churn.xlsx", book)
+    payload = book_json(book)
+    actions = run_script("optimise_scorecard", payload)
+    adds = [a["args"] for a in actions if a["func"] == "addSheet"]
+    assert [name for _, name in adds] == [c.PROPOSAL]  # the only sheet written: the scorecard is left as it is
+    writes = [a for a in sheet_actions(actions, adds[0][0]) if a["func"] == "setValues"]
+    live = writes[0]["values"]
+    alert = next(a for a in actions if a["func"] == "alert")
+    assert "Cross-validated AUC on 2000 accounts" in alert["args"][0]
+
+    optimise_file(book)
+    on_file = [[cell.value for cell in row] for row in openpyxl.load_workbook(book)[c.PROPOSAL].iter_rows()]
+    while live and all(v in ("", None) for v in live[-1]):  # a blank last row is no row in a file
+        live.pop()
+    assert len(live) == len(on_file) > 1000
+    for live_row, file_row in zip(live, on_file):
+        live_row = [None if v == "" else v for v in live_row]
+        file_row = [None if v == "" else v for v in file_row]
+        assert live_row[:len(file_row)] == file_row + [None] * (len(live_row[:len(file_row)]) - len(file_row))

@@ -94,7 +94,9 @@ def _check(book: Path, account: str) -> None:
         assert (line[3] if line[3] != "" else None) == row[m.name]
         if row[m.name] is not None:
             assert line[4] == pytest.approx(want["lost"][m.name], abs=1e-9)
-        if m.measure in ("threshold", "range", "goal", "categorical"):
+        if m.from_history:  # a trend or a logged signal: its value is on Metric History, not the accounts sheet
+            assert line[2] == "see Metric History"
+        elif m.measure in ("threshold", "range", "goal", "categorical"):
             raw = want["accounts"][m.source]
             assert line[2] == raw or (isinstance(raw, str) and raw.strip() == line[2])
     assert page["label"]["Costing most points"][1] == (row["Drivers"] or None)

@@ -246,7 +246,8 @@ def test_over_the_sql_scores(book, demo, demo_book, example):
     if book == "demo":
         from chs_excel.files.reader import FileBookReader
         with FileBookReader(demo_book) as reader:
-            history = typed_history(reader.read_table(c.HISTORY))
+            from chs_excel.sql.run import logs_labels  # CSM sentiment is logged there: Value is text
+            history = typed_history(reader.read_table(c.HISTORY), logs_labels(p.config))
         con.register("history", history)
     con.execute(f"CREATE TABLE scores AS {scores_sql(p.config, p.as_of, history_order='Row')}")
     got = {key: con.execute(sql).df() for key, sql in report_sql(p.config, p.as_of).items()}

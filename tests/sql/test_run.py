@@ -126,6 +126,35 @@ def test_history_is_typed_and_must_have_its_columns():
         history_sql(["Account ID", "Period", "Column"], "h")
 
 
+def test_history_value_stays_text_when_labels_are_logged_and_numbers_read_back_exactly(tmp_path):
+    """A categorical metric reading Metric History needs Value as text; numbers stored as DOUBLE go through the
+    text and come back as the same doubles."""
+    from chs_excel.core.measures import linear
+    from chs_excel.sql.run import logs_labels
+    from chs_excel.sql.scores import scores_sql
+
+    assert 'CAST("Value" AS VARCHAR) AS "Value"' in history_sql(["Account ID", "Period", "Column", "Value"], "h",
+                                                                labels=True)
+    metrics = (Metric("Level", "P", 1.0, "range", "Level", low=0.0, high=0.7, read_from="history"),
+               Metric("Mood", "P", 1.0, "categorical", "Mood", labels={"Green": 100.0}, read_from="history"))
+    config = HealthConfig(categories=(Category("P", 1.0),), metrics=metrics, bands=Bands())
+    assert logs_labels(config)
+    (tmp_path / "a.csv").write_text("Account ID\nA1\nA2\n", encoding="utf-8")
+    level = 0.1 + 0.2  # 0.30000000000000004: its shortest text must give it back
+    pd.DataFrame({"Account ID": ["A1", "A1", "A2"], "Period": pd.to_datetime(["2026-10-01", "2026-11-01", "2026-11-01"]),
+                  "Column": ["Level", "level ", "Level"], "Value": [0.9, level, 1 / 3]}).to_parquet(tmp_path / "h.parquet")
+    engine = DuckDBEngine()
+    try:
+        load_inputs(engine, config, Source.parse(tmp_path / "a.csv"), Source.parse(tmp_path / "h.parquet"))
+        types = dict(engine.con.execute("SELECT column_name, column_type FROM (DESCRIBE history)").fetchall())
+        got = engine.arrow(scores_sql(config, AS_OF) + " ORDER BY account_id").to_pylist()
+    finally:
+        engine.close()
+    assert types["Value"] == "VARCHAR"
+    assert [row["m_0"] for row in got] == linear([level, 1 / 3], 0.0, 0.7).tolist()  # the latest entries
+    assert [row["m_1"] for row in got] == [None, None]  # no Mood entry
+
+
 # ---------------------------------------------------------------------------------------------------- plumbing
 
 

@@ -28,6 +28,8 @@ from chs_excel.core import explain
 from chs_excel.core.measures import settled as numpy_settled
 from chs_excel.problems import ConfigError
 from chs_excel.pipeline import Prepared, prepare
+from chs_excel.problems import show_value
+from chs_excel.sql.run import logs_labels
 from chs_excel.sql.scores import number, scores_sql, settled, shown
 
 AS_OF = dt.date(2026, 11, 15)
@@ -54,18 +56,26 @@ def typed_accounts(p: Prepared) -> pa.Table:
     return pa.table(columns)
 
 
-def typed_history(history: inputs.Table | None) -> pa.Table | None:
-    """Metric History's cells typed as ``inputs.history_trends`` reads them, with each row's place on the sheet."""
+def typed_history(history: inputs.Table | None, labels: bool = False) -> pa.Table | None:
+    """Metric History's cells typed as ``inputs.history_trends`` reads them, with each row's place on the sheet.
+
+    ``labels``: a categorical metric reads labels from it, so Value is text, as ``chs-excel score`` reads it then:
+    labels as written, numbers as the sheet shows them, unusable cells (errors, TRUE/FALSE, dates) NULL."""
     if history is None:
         return None
     cells = {h: inputs._column(history, history.find(h)) for h in c.HISTORY_COLUMNS}
-    values, _ = inputs._numbers(cells["Value"])
+    if labels:
+        kinds = inputs.cell_kinds(cells["Value"])
+        value = pa.array([show_value(v) if kind == inputs.NUMBER else v if kind == inputs.TEXT else None
+                          for v, kind in zip(cells["Value"].tolist(), kinds.tolist())], pa.string())
+    else:
+        value = pa.array(inputs._numbers(cells["Value"])[0], pa.float64(), from_pandas=True)
     return pa.table({
         "Account ID": pa.array(inputs.account_ids(cells["Account ID"]), pa.string()),
         "Period": pa.array(inputs._periods(cells["Period"]), pa.timestamp("us")),
         "Column": pa.array([None if v is None else str(v) for v in cells["Column"]], pa.string()),
-        "Value": pa.array(values, pa.float64(), from_pandas=True),
-        "Row": pa.array(np.arange(len(values)), pa.int64()),
+        "Value": value,
+        "Row": pa.array(np.arange(len(value)), pa.int64()),
     })
 
 
@@ -88,7 +98,7 @@ def expected(p: Prepared) -> pd.DataFrame:
 def duckdb_scores(p: Prepared, history: inputs.Table | None, **options) -> pd.DataFrame:
     con = duckdb.connect()
     con.register("accounts", typed_accounts(p))
-    typed = typed_history(history)
+    typed = typed_history(history, logs_labels(p.config))
     if typed is not None:
         con.register("history", typed)
     return con.sql(scores_sql(p.config, p.as_of, history_order="Row", **options)).df()
@@ -99,7 +109,7 @@ def spark_scores(spark, folder, p: Prepared, history: inputs.Table | None) -> pd
     pq.write_table(typed_accounts(p), folder / "accounts.parquet")
     spark.read.parquet(str(folder / "accounts.parquet")).createOrReplaceTempView("accounts")
     if history is not None:
-        pq.write_table(typed_history(history), folder / "history.parquet")
+        pq.write_table(typed_history(history, logs_labels(p.config)), folder / "history.parquet")
         spark.read.parquet(str(folder / "history.parquet")).createOrReplaceTempView("history")
     query = sqlglot.transpile(scores_sql(p.config, p.as_of, history_order="Row"), read="duckdb", write="spark")[0]
     return spark.sql(query).toPandas()
@@ -140,6 +150,8 @@ def test_the_demo_scores_the_same_in_duckdb(demo):
     # what the demo exercises, so equality here means something: every measure but ratio, stale data,
     # rules that change scores, an override of each kind that is not expired, insufficient data
     assert {m.measure for m in p.config.metrics} >= {"trend", "goal", "threshold", "range", "categorical"}
+    assert [m.name for m in p.config.metrics if m.logged] == ["CSM sentiment"]  # read from Metric History
+    assert want["missing"].str.contains("CSM sentiment (stale)", regex=False).any()
     assert (want["missing"].str.contains("(stale)", regex=False)).any()
     assert (want["rule"] != "").sum() >= 2 and (want["override"] != "").sum() >= 2
     assert (want["status"] == "insufficient data").any()
@@ -232,12 +244,81 @@ def test_a_scorecard_with_every_kind_of_rule_and_override_scores_the_same_on_spa
     assert_same(spark_scores(spark, tmp_path, p, tables[c.HISTORY]), expected(p))
 
 
+def logged_tables() -> dict:
+    """Every measure but trend read from Metric History (Read from), a trend and a range over the same logged
+    source, stale entries with and without a Date column, ties on one date, entries after the as-of date, unusable
+    entries (the one before counts), a rule on a logged label and an override of a logged metric."""
+    day = dt.date
+    tables = simple_tables(categories=[["Voice", 1], ["Use", 2]], settings=[
+        ["Minimum coverage", 0.3], ["As-of date", AS_OF]], metrics=[
+        metric_row("Mood", "Voice", 2, "categorical", "Mood", labels="Green=100; Amber=60; Red=20",
+                   read_from="Metric History", stale_after=30),
+        metric_row("NPS", "Voice", 1, "threshold", "NPS", cut_points="0, 30, 60", scores="1, 40, 70, 100",
+                   read_from="Metric History", stale_after=20, date_column="Checked"),
+        metric_row("Users now", "Use", 1, "range", "Users", low=0, high=200, read_from="Metric History"),
+        metric_row("Growth", "Use", 1, "trend", "Users", low=-0.5, high=0.5),
+        metric_row("Seats used", "Use", 1, "ratio", "Active", source2="Seats", low=0.1, high=0.9,
+                   read_from="Metric History"),
+        metric_row("Touches", "Use", 1, "goal", "Touches", target=8, goal_period="month", read_from="Metric History",
+                   stale_after=10)])
+    tables[c.ACCOUNTS] = table(c.ACCOUNTS, [c.ACCOUNT_ID, "Seats", "Checked", "Mood"], [
+        ["A1", 10, AS_OF, "Green"],  # an Accounts column named like the logged source: not read
+        ["A2", 0, AS_OF - dt.timedelta(days=25), None],
+        ["A3", "n/a", None, None],
+        ["A4", 20, AS_OF, None],
+        ["A5", 5, AS_OF, None]])
+    tables[c.HISTORY] = table(c.HISTORY, list(c.HISTORY_COLUMNS), [
+        ["A1", day(2026, 11, 9), "Mood", "Red"], ["A1", day(2026, 11, 9), " mood", "amber "],  # the later row counts
+        ["A1", day(2026, 11, 20), "Mood", "Green"],  # after the as-of date
+        ["A2", day(2026, 10, 1), "Mood", "Green"], ["A2", day(2026, 11, 1), "Mood", "Teal"],  # Green, 45 days: stale
+        ["A3", day(2026, 11, 14), "Mood", "#N/A"], ["A3", day(2026, 11, 2), "Mood", "Red"],  # logged out of order
+        ["A4", day(2026, 11, 14), "Mood", 7.0], ["A5", day(2026, 11, 10), "Mood", None],
+        ["A1", day(2026, 11, 1), "NPS", 45], ["A2", day(2026, 11, 1), "NPS", 70], ["A3", day(2026, 11, 1), "NPS", " 12 "],
+        ["A4", day(2026, 11, 1), "NPS", "n/a"], ["A4", day(2026, 10, 1), "NPS", -5], ["A5", "soon", "NPS", 30],
+        ["A1", day(2026, 10, 1), "Users", 100], ["A1", day(2026, 11, 1), "Users", 150],
+        ["A2", day(2026, 10, 1), "users", 80], ["A2", day(2026, 11, 1), "Users", 80], ["A2", day(2026, 11, 1), "Users", 60],
+        ["A3", day(2026, 11, 1), "Users", 0], ["A4", day(2026, 12, 1), "Users", 10], ["ghost", day(2026, 11, 1), "Users", 9],
+        ["A1", day(2026, 11, 5), "Active", 8], ["A2", day(2026, 11, 5), "Active", 3], ["A4", day(2026, 11, 5), "Active", 5],
+        ["A5", day(2026, 11, 5), "Active", True],
+        ["A1", day(2026, 11, 14), "Touches", 3], ["A2", day(2026, 11, 1), "Touches", 9], ["A3", day(2026, 11, 10), "Touches", 2],
+        ["A3", day(2026, 11, 12), "Touches", dt.date(2026, 1, 1)]])
+    tables[c.RULES] = table(c.RULES, RULE_HEADER, [["Red mood caps at 20", "Mood", "=", "Red", "cap score", 20]])
+    tables[c.OVERRIDES] = table(c.OVERRIDES, [col.header for col in c.OVERRIDE_COLUMNS], [
+        override_row("A2", "metric", "Mood", score=55, reason="call log is late", author="Ana")])
+    return tables
+
+
+def test_metrics_read_from_metric_history_score_the_same_in_duckdb():
+    tables = logged_tables()
+    p = prepare(dict(tables))
+    want = expected(p)
+    # by hand: A1 Mood is the later entry of 2026-11-09, "amber " -> 60; A3 Red (the #N/A is skipped) -> 20 and the
+    # rule caps A3 at 20; A2's Green is 45 days old (stale, then overridden to 55); A4's 7 is not a label; A5's is blank
+    assert want.loc["A1", "m_0"] == 60 and want.loc["A3", "m_0"] == 20 and want.loc["A2", "m_0"] == 55
+    assert np.isnan(want.loc["A4", "m_0"]) and np.isnan(want.loc["A5", "m_0"])
+    assert want.loc["A3", "overall"] == 20 and want.loc["A3", "rule"] == "Rule: Red mood caps at 20"
+    assert "Mood set to 55 (was no score)" in want.loc["A2", "override"]
+    # Users now: A1 150 -> 1 + 99 * 0.75 = 75.25, A2 the later 60 of 2026-11-01 -> 30.7; NPS of A2 dated by
+    # Checked (25 days, stale after 20) is left out
+    assert want.loc["A1", "m_2"] == pytest.approx(75.25) and want.loc["A2", "m_2"] == pytest.approx(30.7)
+    assert "NPS (stale)" in want.loc["A2", "missing"]
+    assert_same(duckdb_scores(p, tables[c.HISTORY]), want)
+
+
+@pytest.mark.spark
+def test_metrics_read_from_metric_history_score_the_same_on_spark(spark, tmp_path):
+    tables = logged_tables()
+    p = prepare(dict(tables))
+    assert_same(spark_scores(spark, tmp_path, p, tables[c.HISTORY]), expected(p))
+
+
 def test_without_overrides_the_config_overrides_are_ignored(demo):
     p, history = demo
     got = duckdb_scores(p, history, overrides=False).set_index("account_id")
     assert (got["override"] == "").all() and (got["status"] != "override").all()
-    # ACC-010's CSM sentiment is 90 by override, its computed score otherwise (Amber = 60)
-    assert got.loc["ACC-010", "m_6"] == 60 and p.result.metric_scores.loc["ACC-010", "CSM sentiment"] == 90
+    # ACC-010's CSM sentiment is 90 by override; without it none (its latest log, of 2026-09-24, is stale)
+    assert np.isnan(got.loc["ACC-010", "m_6"]) and p.result.metric_scores.loc["ACC-010", "CSM sentiment"] == 90
+    assert got.loc["ACC-010", "missing"] == "CSM sentiment (stale)"
 
 
 # --- the SQL pieces against numpy -----------------------------------------------------------------------------
@@ -287,7 +368,10 @@ DATES = st.one_of(st.none(), st.integers(-5, 90).map(lambda d: AS_OF - dt.timede
 
 @st.composite
 def metric_rows(draw, k: int, categories: list[str]):
-    """One Metrics row of any measure, and the Accounts (or history) columns it reads: name -> kind."""
+    """One Metrics row of any measure, and the Accounts (or history) columns it reads: name -> kind.
+
+    Any measure but trend may read its Source from Metric History (Read from; kind "logged number" or
+    "logged label"), dated there by its entry (Stale after without a Date column) or by a Date column."""
     name, category = f"M{k}", draw(st.sampled_from(categories))
     weight = draw(st.sampled_from([0.5, 1, 2, 3]))
     measure = draw(st.sampled_from(["range", "threshold", "categorical", "ratio", "goal", "trend"]))
@@ -295,37 +379,42 @@ def metric_rows(draw, k: int, categories: list[str]):
     low = draw(st.sampled_from([-10, 0, 0.1, 5, 20]))
     high = low + draw(st.sampled_from([0.3, 1, 7, 50, 100]))
     bands = draw(st.sampled_from([{}, {"red_below": 30, "amber_below": 80}]))
-    stale = draw(st.sampled_from([{}, {"stale_after": 30, "date_column": f"D{k}"}]))
+    logged = measure != "trend" and draw(st.sampled_from([False, False, True]))
+    stale = draw(st.sampled_from([{}, {"stale_after": 30, "date_column": f"D{k}"}] + ([{"stale_after": 30}] if logged else [])))
+    read = {"read_from": "Metric History"} if logged else {}
     columns = {}
-    if stale:
+    if stale.get("date_column"):
         columns[f"D{k}"] = "date"
+    number = f"H{k}" if logged else f"N{k}"
     if measure == "range":
-        row = metric_row(name, category, weight, measure, f"N{k}", low=low, high=high, direction=direction, **bands,
-                         **stale)
-        columns[f"N{k}"] = "number"
+        row = metric_row(name, category, weight, measure, number, low=low, high=high, direction=direction, **bands,
+                         **stale, **read)
+        columns[number] = "logged number" if logged else "number"
     elif measure == "threshold":
         cuts = sorted(draw(st.sets(st.sampled_from([0, 10, 20, 49.5, 50, 80, 100]), min_size=1, max_size=3)))
         scores = draw(st.lists(st.sampled_from([1, 20, 33.3333333333, 50, 100]), min_size=len(cuts) + 1,
                                max_size=len(cuts) + 1))
-        row = metric_row(name, category, weight, measure, f"N{k}", cut_points=", ".join(map(str, cuts)),
-                         scores=", ".join(map(str, scores)), **bands, **stale)
-        columns[f"N{k}"] = "number"
+        row = metric_row(name, category, weight, measure, number, cut_points=", ".join(map(str, cuts)),
+                         scores=", ".join(map(str, scores)), **bands, **stale, **read)
+        columns[number] = "logged number" if logged else "number"
     elif measure == "categorical":
-        row = metric_row(name, category, weight, measure, f"L{k}", labels="Green=100; Amber=60; Red=20", **bands,
-                         **stale)
-        columns[f"L{k}"] = "label"
+        label = f"H{k}" if logged else f"L{k}"
+        row = metric_row(name, category, weight, measure, label, labels="Green=100; Amber=60; Red=20", **bands,
+                         **stale, **read)
+        columns[label] = "logged label" if logged else "label"
     elif measure == "ratio":
-        row = metric_row(name, category, weight, measure, f"N{k}", source2=f"P{k}", low=0, high=1,
-                         direction=direction, **stale)
-        columns[f"N{k}"] = columns[f"P{k}"] = "number"
+        row = metric_row(name, category, weight, measure, number, source2=f"P{k}", low=0, high=1,
+                         direction=direction, **stale, **read)
+        columns[number] = "logged number" if logged else "number"
+        columns[f"P{k}"] = "number"
     elif measure == "goal":
         period = draw(st.sampled_from(["month", "quarter", "year", "custom"]))
         custom = {"goal_start": dt.date(2026, 10, 1), "goal_end": dt.date(2027, 1, 31)} if period == "custom" else {}
         per_account = draw(st.booleans())
-        row = metric_row(name, category, weight, measure, f"N{k}", goal_period=period, **custom,
+        row = metric_row(name, category, weight, measure, number, goal_period=period, **custom,
                          **({"source2": f"P{k}"} if per_account else {"target": draw(st.sampled_from([8, 100, 0.5]))}),
-                         **stale)
-        columns[f"N{k}"] = "number"
+                         **stale, **read)
+        columns[number] = "logged number" if logged else "number"
         if per_account:
             columns[f"P{k}"] = "number"
     else:
@@ -333,6 +422,12 @@ def metric_rows(draw, k: int, categories: list[str]):
         row = metric_row(name, category, weight, measure, f"T{k}", low=-0.5, high=0.5, direction=direction, **stale)
         columns[f"T{k}"] = "history"
     return name, row, columns
+
+
+# What a logged entry's Value may hold: numbers, labels (known, unknown, spaced), blanks and unusable cells.
+LOGGED_VALUES = st.one_of(st.none(), st.sampled_from([0.0, 10.0, 49.5, 80.0, 120.5, -3.0, "Green", " amber ", "RED",
+                                                      "zzz", "n/a", " 12 ", "#N/A", True, 7.0, ""]))
+LOGGED_DAYS = st.integers(-10, 60).map(lambda d: AS_OF - dt.timedelta(days=d))  # some after the as-of date
 
 
 @st.composite
@@ -349,7 +444,7 @@ def scorecards(draw):
     columns = {name: kind for _, _, cols in specs for name, kind in cols.items()}
     n = draw(st.integers(1, 25))
     ids = [f"A{i}" for i in range(n)]
-    account_columns = [name for name, kind in columns.items() if kind != "history"] + ["Days", "Plan"]
+    account_columns = [name for name, kind in columns.items() if kind in ("number", "label", "date")] + ["Days", "Plan"]
     draw_cell = {"number": NUMBERS, "label": LABELS, "date": DATES}
     rows = []
     for account in ids:
@@ -358,12 +453,22 @@ def scorecards(draw):
                            draw(st.sampled_from([None, "Pro", " pro", "Free"]))])
     tables[c.ACCOUNTS] = table(c.ACCOUNTS, [c.ACCOUNT_ID] + account_columns, rows)
     trend_sources = [name for name, kind in columns.items() if kind == "history"]
+    logged_sources = [name for name, kind in columns.items() if kind.startswith("logged")]
+    history = []
     if trend_sources:
         periods = [dt.date(2026, m, 1) for m in (7, 8, 9, 10, 11, 12)]  # December is after the as-of date
-        history = draw(st.lists(st.tuples(st.sampled_from(ids + ["ghost"]), st.sampled_from(periods),
-                                          st.sampled_from(trend_sources + [" " + trend_sources[0].lower()]),
-                                          st.one_of(st.none(), st.sampled_from([0, 50, 100, 120.5, 80]))),
-                                min_size=8, max_size=80))
+        history += draw(st.lists(st.tuples(st.sampled_from(ids + ["ghost"]), st.sampled_from(periods),
+                                           st.sampled_from(trend_sources + [" " + trend_sources[0].lower()]),
+                                           st.one_of(st.none(), st.sampled_from([0, 50, 100, 120.5, 80]))),
+                                 min_size=8, max_size=80))
+    if logged_sources:  # entries on few days, so that several fall on one account's latest date
+        history += [(draw(st.sampled_from(ids)), AS_OF, name, draw(LOGGED_VALUES)) for name in logged_sources]
+        history += draw(st.lists(st.tuples(st.sampled_from(ids + ["ghost"]),
+                                           st.one_of(LOGGED_DAYS, st.sampled_from([AS_OF, None, "soon"])),
+                                           st.sampled_from(logged_sources + [logged_sources[0].lower() + " "]),
+                                           LOGGED_VALUES), min_size=len(logged_sources), max_size=60))
+        history = draw(st.permutations(history))  # the log in any order: the date decides, then the row
+    if history:
         tables[c.HISTORY] = table(c.HISTORY, list(c.HISTORY_COLUMNS), [list(r) for r in history])
     names = [name for name, _, _ in specs]
     rules = []

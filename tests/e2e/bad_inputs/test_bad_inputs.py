@@ -112,7 +112,8 @@ CONFIG_CASES = {
     "renamed header": (cell(c.METRICS, "C1", "Wieght"),
                        'Metrics!1:1: column "Weight" is missing from the header row (found: Metric, Category, Wieght, '
                        "Measure, Source, Source 2, Direction, Low, High, Cut points, Scores, Labels, Target, Goal period, "
-                       "Goal start, Goal end, Red below, Amber below, Description, Stale after (days), Date column)"),
+                       "Goal start, Goal end, Red below, Amber below, Description, Stale after (days), Date column, "
+                       "Read from)"),
     "goal ends before it starts": (lambda s: s[c.METRICS].append(
         metric("Outreach", "Product", 1, "goal", "Seats used", target=5, goal_period="custom",
                goal_start=dt.date(2026, 12, 1), goal_end=dt.date(2026, 11, 1))),
