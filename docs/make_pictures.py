@@ -119,7 +119,7 @@ def main() -> None:
         refresh_file(book, as_of=dt.date(2026, 10, 15))  # and Scores shows changes
         refresh_file(book)
         for sheet in SHEETS:
-            size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40},
+            size = {"Benchmark Gap": {"columns": 11}, "Distribution": {"rows": 40}, "Metrics": {"columns": 22},
                     "Score History": {"rows": 12, "columns": 9}}.get(sheet, {})
             print(render(book, sheet, out, work, **size))
         print(render_review(book, out, work, account="ACC-014"))  # a rule capped its score
@@ -130,7 +130,7 @@ def main() -> None:
         backtest_file(example)
         optimise_file(example)
         print(render(example, "Validation", out, work, rows=60, columns=8))
-        print(render(example, "Scorecard Proposal", out, work, rows=50, columns=9))
+        print(render(example, "Scorecard Proposal", out, work, rows=50, columns=10))
 
 
 if __name__ == "__main__":

@@ -211,7 +211,9 @@ def fit_weights(scores, churned, layout: Layout, *, start=None, min_category: fl
             row = np.r_[(layout.category_of == c).astype(float), 0.0, 0.0]
             constraints.append({"type": "ineq", "fun": lambda x, row=row: row @ x - min_category,
                                 "jac": lambda x, row=row: row})
-    bounds = [(0.0, 0.0) if z else (0.0, 1.0) for z in zero] + [(None, None), (None, 0.0)]
+    # the logistic model's intercept and slope stay in a range no real scorecard leaves (a slope of -50: churn odds
+    # changing e^50-fold across the scale): without bounds a bad line search can run off and never come back
+    bounds = [(0.0, 0.0) if z else (0.0, 1.0) for z in zero] + [(-50.0, 50.0), (-50.0, 0.0)]
     base_rate = np.clip(y.mean(), 1e-6, 1 - 1e-6)
     starts = []
     equal = np.where(zero, 0.0, 1.0)

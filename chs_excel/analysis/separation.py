@@ -123,10 +123,3 @@ def scores_before_outcome(history: pd.DataFrame, outcome_dates: pd.Series, days:
     eligible = merged[merged[DATE] <= merged["cutoff"]]
     latest = eligible.sort_values(DATE, kind="stable").groupby(ACCOUNT).tail(1)
     return latest.set_index(ACCOUNT).drop(columns=["cutoff"])
-
-
-def suggested_weights(signal_auc: dict[str, float | None]) -> dict[str, float]:
-    """Weights in proportion to how much better than a coin toss each metric separates (AUC - 0.5), summing to 100."""
-    gains = {name: max(0.0, (value or 0.5) - 0.5) for name, value in signal_auc.items()}
-    total = sum(gains.values())
-    return {name: round(100 * g / total, 1) for name, g in gains.items()} if total > 0 else {}

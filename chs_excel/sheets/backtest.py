@@ -260,6 +260,8 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     if use_history and history_metrics:  # kept in each snapshot since 0.9: no look at today's data
         metric_scores = pd.DataFrame({name: pd.to_numeric(picked.loc[accounts, col], errors="coerce")
                                       for name, col in columns.items()}, index=accounts)
+    elif use_history:  # snapshots from before 0.9 keep no metric scores: today's would flatter each metric alone
+        metric_scores = pd.DataFrame(np.nan, index=accounts, columns=[m.name for m in config.metrics])
     else:
         metric_scores = result.metric_scores.reindex(accounts)
     metric_auc = {m.name: bt.auc(metric_scores[m.name], churned) for m in config.metrics}
@@ -324,8 +326,8 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     signal_title = "Which signals carry information (AUC of each alone)"
     if use_history:
         signal_title += (": categories and metrics from Score History" if history_metrics else
-                         ": categories from Score History, metrics from today's scores (these snapshots keep no "
-                         "metric scores)")
+                         ": categories from Score History; metrics undefined (these snapshots, from before "
+                         "chs-excel 0.9, keep no metric scores, and today's would flatter them)")
     section(signal_title, ["Signal", "Level", "AUC", "Reading"],
             [[name, level, _round(value), bt.auc_reading(value)] for name, level, value in signals])
     dates = past.days()
@@ -349,10 +351,9 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     if ks_at is not None:
         suggestions.append([f"Best single cut on this data (the KS point): Red below {ks_at + 1:g} puts the accounts "
                             f"most likely to churn in Red."])
-    weights = bt.suggested_weights(metric_auc)
-    if weights:
-        suggestions.append(["Metric weights in proportion to how much better than a coin toss each separates (AUC - 0.5): "
-                            + ", ".join(f"{k} {v:g}" for k, v in weights.items()) + "."])
+    suggestions.append([f"Weights: run chs-excel optimise (or the optimise_scorecard script) for weights and cut "
+                        f"points fitted to these outcomes, with cross-validated proof, on a '{c.PROPOSAL}' sheet. A "
+                        f"metric's AUC alone is no weight: signals overlap (tenure and satisfaction, say)."])
     caution = f"These rest on {n} accounts ({lost} churned)."
     if n < FEW_ACCOUNTS or lost < FEW_CHURNED:
         caution += f" That is too few to trust (want at least {FEW_ACCOUNTS} accounts and {FEW_CHURNED} churned)."

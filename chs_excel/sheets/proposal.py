@@ -16,7 +16,7 @@ from chs_excel import contract as c
 from chs_excel.analysis import history
 from chs_excel.analysis import optimise as opt
 from chs_excel.analysis.calibration import stratified_folds, wilson_interval
-from chs_excel.analysis.separation import auc, scores_before_outcome
+from chs_excel.analysis.separation import auc
 from chs_excel.book.form import PageSetup
 from chs_excel.book.table import OutputSheet, Table
 from chs_excel.config.model import HealthConfig
@@ -24,7 +24,7 @@ from chs_excel.core.bands import band_codes
 from chs_excel.core.engine import ScoreResult
 from chs_excel.core.explain import rounded
 from chs_excel.problems import DataIssue
-from chs_excel.sheets.backtest import FEW_ACCOUNTS, FEW_CHURNED, outcomes_frame
+from chs_excel.sheets.backtest import FEW_ACCOUNTS, FEW_CHURNED, backtest_sample, outcomes_frame
 
 NO_SCORE = "No score"
 BAND_NAMES = [*c.BANDS, NO_SCORE]
@@ -94,33 +94,34 @@ class Sample:
 
 def outcome_sample(config: HealthConfig, result: ScoreResult, past: history.Past, days: int) -> tuple[Sample,
                                                                                                      list[DataIssue]]:
-    """Metric scores of the accounts with an outcome: from Score History's last snapshot at least ``days`` days
-    before each outcome when there is one (as the backtest does), else today's (which the outcome may have shaped).
+    """Metric scores of the accounts with an outcome, from the accounts and snapshots the backtest judges by
+    (:func:`chs_excel.sheets.backtest.backtest_sample`): Score History's last snapshot at least ``days`` days before
+    each outcome when there is one, else today's (which the outcome may have shaped).
     """
-    outcomes, issues = outcomes_frame(config, result.overall.index)
     names = [m.name for m in config.metrics]
-    dated = outcomes["date"].notna() if len(outcomes) else pd.Series(dtype=bool)
-    long = past.all() if dated.any() else history.long_frame({})
+    chosen = backtest_sample(config, result.overall, past.all, days)
+    outcomes, _ = outcomes_frame(config, result.overall.index)
     columns = history.metric_columns([cat.name for cat in config.categories], names)
-    if len(long) and all(col in long.columns for col in columns.values()):
-        picked = scores_before_outcome(long, outcomes["date"], days)
-        accounts = picked.index.intersection(outcomes.index)
+    picked = chosen.picked
+    if picked is not None and all(col in picked.columns for col in columns.values()):
+        accounts = chosen.overall.index
         scores = np.column_stack([pd.to_numeric(picked.loc[accounts, columns[name]], errors="coerce").to_numpy(float)
                                   for name in names]) if names else np.empty((len(accounts), 0))
         snapshot = pd.to_datetime(picked.loc[accounts, history.DATE]).to_numpy("datetime64[D]")
         mode = (f"Metric scores from Score History, the last snapshot at least {days} days before each outcome: "
-                f"{len(accounts)} of {len(outcomes)} accounts had one (the others are left out).")
+                f"{len(accounts)} of {chosen.outcomes} accounts had one (the others are left out).")
     else:
         accounts = outcomes.index
         scores = result.metric_scores.reindex(accounts)[names].to_numpy(dtype=float)
         snapshot = np.full(len(accounts), np.datetime64("NaT"), dtype="datetime64[D]")
-        why = ("its snapshots keep no metric scores" if len(long) else
-               "Score History has no snapshot" if dated.any() else "the outcomes have no dates")
+        why = ("its snapshots, from before chs-excel 0.9, keep no metric scores" if picked is not None else
+               "Score History has no snapshot from before the outcomes" if outcomes["date"].notna().any() else
+               "the outcomes have no dates")
         mode = (f"Metric scores from today's data ({why}), which outcomes that already happened may have shaped: "
                 f"treat the figures as optimistic.")
     churned = outcomes.loc[accounts, "churned"].to_numpy(dtype=bool) if len(accounts) else np.zeros(0, dtype=bool)
     outcome_date = pd.to_datetime(outcomes.loc[accounts, "date"]).to_numpy("datetime64[D]")
-    return Sample(accounts, scores, churned, snapshot, outcome_date, mode), issues
+    return Sample(accounts, scores, churned, snapshot, outcome_date, mode), chosen.issues
 
 
 def weight_cells(config: HealthConfig, tables: dict[str, Table]) -> dict[tuple[str, str], str]:
@@ -238,7 +239,9 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     cuts = opt.best_cut_points(rounded(opt.combine(scores, new_e, layout)), churned, options.min_band_share) \
         if can_fit else None
     new_cuts = (cuts.red_below, cuts.amber_below) if cuts else today_cuts
-    text = verdict(cv, n, lost) if can_fit else (
+    text = verdict(cv, n, lost) + ("" if fit.converged else
+                                   " Caution: the fit stopped before it converged; its weights may not be the best.") \
+        if can_fit else (
         f"Nothing to fit: {n} account(s) with an outcome and a score, {lost} churned. Add outcomes to the "
         f"'{c.OUTCOMES}' sheet (both churned and retained accounts).")
 
@@ -321,11 +324,12 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
             for codes in (band_today, cv.held_out_bands):
                 size, churn = int((codes == code).sum()), int(churned[codes == code].sum())
                 low, high = (float(v[0]) for v in wilson_interval(np.array([churn]), np.array([size])))
-                row += [size, _round(churn / size if size else None), _round(low), _round(high)]
+                row += [size, _percent(churn / size if size else None), _percent(low), _percent(high)]
             body.append(row)
-        section("Churn rate by band: today's scorecard, and the proposal on held-out accounts (95% Wilson interval)",
-                ["Band", "Accounts today", "Churn rate today", "Low", "High", "Accounts, proposal", "Churn rate, proposal",
-                 "Low", "High"], body)
+        section("Churn rate by band in percent: today's scorecard, and the proposal on held-out accounts (95% Wilson "
+                "interval)",
+                ["Band", "Accounts today", "Churned % today", "Low %", "High %", "Accounts, proposal",
+                 "Churned %, proposal", "Low %", "High %"], body)
     transitions = pd.crosstab(pd.Categorical(np.asarray(BAND_NAMES, dtype=object)[band_now], categories=BAND_NAMES),
                               pd.Categorical(np.asarray(BAND_NAMES, dtype=object)[band_new], categories=BAND_NAMES),
                               dropna=False)
@@ -372,3 +376,8 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
 
 def _round(value, digits=3):
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), digits)
+
+
+def _percent(value):
+    """A share as a percent to one decimal (a number, so it sorts and charts), None when undefined."""
+    return None if value is None or np.isnan(value) else round(100 * float(value), 1)

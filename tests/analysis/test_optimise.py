@@ -21,7 +21,8 @@ from chs_excel.cli import main
 from chs_excel.config import config_from_tables
 from chs_excel.core.engine import ScoringInput, score
 from chs_excel.files.reader import FileBookReader
-from chs_excel.pipeline import prepare, refresh_file
+from chs_excel.demo.template import write_template
+from chs_excel.pipeline import optimise_file, prepare, refresh_file
 from chs_excel.sheets.proposal import Options, outcome_sample, verdict
 from helpers import CATEGORY_HEADER, METRIC_HEADER, metric_row, table
 
@@ -307,3 +308,35 @@ def test_adopting_the_proposal_in_the_named_cells_gives_the_bands_it_predicted(o
     predicted = {band: sum(r[k] for r in rows[transitions + 1:transitions + 5])
                  for k, band in enumerate(["Red", "Amber", "Green"], start=1)}
     assert {band: int(bands.get(band, 0)) for band in predicted} == predicted
+
+
+def test_optimise_on_the_template_uses_score_history_and_says_the_data_are_too_few(tmp_path):
+    """60 accounts, a May snapshot and dated outcomes: metric scores from May, a plain 'too few' verdict."""
+    book = write_template(tmp_path / "book.xlsx")
+    refresh_file(book, as_of=dt.date(2026, 5, 15))
+    refresh_file(book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb.create_sheet(c.OUTCOMES)
+    ws.append(["Account ID", "Outcome", "Outcome date"])
+    for k in range(1, 41):  # 40 outcomes 139 days after the May snapshot; every third account churned
+        ws.append([f"ACC-{k:03d}", "churned" if k % 3 == 0 else "renewed", dt.date(2026, 10, 1)])
+    ws.append(["ACC-041", "renewed", dt.date(2026, 6, 1)])  # 17 days after May: no snapshot early enough
+    wb.save(book)
+    proposal = optimise_file(book)
+    assert (proposal.accounts, proposal.churned) == (40, 13)
+    assert proposal.verdict.startswith("Too few outcomes to trust: 40 accounts and 13 churned")
+    rows = _sheet_rows(book, c.PROPOSAL)
+    assert "Metric Scores from Score History".casefold() in rows[2][0].casefold() and "40 of 41" in rows[2][0]
+    # today's AUC per fold is the May snapshot's overall score judged on the fold (scikit-learn)
+    may = {r[0]: (r + [None])[1] for r in _sheet_rows(book, "Score History 2026-05-15")[1:] if r}
+    churned = np.array([k % 3 == 0 for k in range(1, 41)])
+    overall = np.array([may[f"ACC-{k:03d}"] for k in range(1, 41)], dtype=float)
+    folds = stratified_folds(churned, 5, 0)
+    fold_table = rows.index(["Fold", "Accounts", "Churned", "AUC today", "AUC proposal", "Gain"])
+    shown = [r[3] for r in rows[fold_table + 1:fold_table + 6]]
+    # the snapshot stores whole-number overall scores; the fold AUCs use the unrounded ones rebuilt from metric
+    # scores (to 0.1): a tie broken differently moves an AUC by at most one pair in a fold
+    for k, value in enumerate(shown):
+        test = folds == k
+        pairs = int(churned[test].sum() * (~churned[test]).sum())
+        assert value == pytest.approx(roc_auc_score(~churned[test], overall[test]), abs=1 / pairs + 0.001)

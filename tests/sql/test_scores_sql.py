@@ -237,13 +237,6 @@ def test_a_scorecard_with_every_kind_of_rule_and_override_scores_the_same_in_duc
     assert_same(duckdb_scores(p, tables[c.HISTORY]), want)
 
 
-@pytest.mark.spark
-def test_a_scorecard_with_every_kind_of_rule_and_override_scores_the_same_on_spark(spark, tmp_path):
-    tables = rich_tables()
-    p = prepare(dict(tables))
-    assert_same(spark_scores(spark, tmp_path, p, tables[c.HISTORY]), expected(p))
-
-
 def logged_tables() -> dict:
     """Every measure but trend read from Metric History (Read from), a trend and a range over the same logged
     source, stale entries with and without a Date column, ties on one date, entries after the as-of date, unusable
@@ -303,13 +296,6 @@ def test_metrics_read_from_metric_history_score_the_same_in_duckdb():
     assert want.loc["A1", "m_2"] == pytest.approx(75.25) and want.loc["A2", "m_2"] == pytest.approx(30.7)
     assert "NPS (stale)" in want.loc["A2", "missing"]
     assert_same(duckdb_scores(p, tables[c.HISTORY]), want)
-
-
-@pytest.mark.spark
-def test_metrics_read_from_metric_history_score_the_same_on_spark(spark, tmp_path):
-    tables = logged_tables()
-    p = prepare(dict(tables))
-    assert_same(spark_scores(spark, tmp_path, p, tables[c.HISTORY]), expected(p))
 
 
 def test_without_overrides_the_config_overrides_are_ignored(demo):
@@ -511,3 +497,12 @@ def test_random_scorecards_score_the_same_in_duckdb(tables):
     except ConfigError:
         assume(False)
     assert_same(duckdb_scores(p, tables.get(c.HISTORY)), expected(p))
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("make_tables", [pytest.param(lambda: rich_tables(), id="every rule and override"),
+                                         pytest.param(lambda: logged_tables(), id="metrics read from Metric History")])
+def test_the_rich_and_the_logged_scorecards_score_the_same_on_spark(make_tables, spark, tmp_path):
+    tables = make_tables()
+    p = prepare(dict(tables))
+    assert_same(spark_scores(spark, tmp_path, p, tables[c.HISTORY]), expected(p))
