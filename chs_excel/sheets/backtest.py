@@ -98,7 +98,8 @@ def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFra
     for o in config.outcomes:
         if o.account not in accounts:
             issues.append(DataIssue(c.OUTCOMES, o.location, c.column_header(c.OUTCOME_COLUMNS, "account"), o.account,
-                                    f'account "{o.account}" is not on the Accounts sheet', "left out of the backtest"))
+                                    f'account "{o.account}" is not on the Accounts sheet',
+                                    "left out (backtest, churn risk, optimiser)"))
             continue
         rows[o.account] = (o.churned, o.date)  # a later row for the same account wins
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["churned", "date"])

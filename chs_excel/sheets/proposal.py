@@ -124,6 +124,11 @@ def outcome_sample(config: HealthConfig, result: ScoreResult, past: history.Past
     return Sample(accounts, scores, churned, snapshot, outcome_date, mode), chosen.issues
 
 
+def outcomes_of(config: HealthConfig, result: ScoreResult) -> pd.DataFrame:
+    """The Outcomes sheet's accounts that are on Accounts (a later row for the same account wins)."""
+    return outcomes_frame(config, result.overall.index)[0]
+
+
 def weight_cells(config: HealthConfig, tables: dict[str, Table]) -> dict[tuple[str, str], str]:
     """Where each weight and cut point is typed: ("metric", name), ("category", name) and ("setting", label) to a
     cell such as ``Metrics!C5``; what to write instead when the scorecard came from a JSON config or a row is absent."""
@@ -169,10 +174,10 @@ class Proposal:
     def lines(self) -> list[str]:
         def fmt(value):
             return "undefined" if value is None else f"{value:.3f}"
-        if self.accounts == 0:
-            return [f"No account has an outcome to learn from: add an '{c.OUTCOMES}' sheet (Account ID, Outcome, "
-                    f"Outcome date) and run it again."]
-        return [f"Cross-validated AUC on {self.accounts} accounts ({self.churned} churned): today's scorecard "
+        left_out = [f"{i.cell}: {i.problem} ({i.action})" for i in self.issues]
+        if self.accounts == 0 or self.auc_proposal is None:
+            return [self.verdict, *left_out, f"See the '{c.PROPOSAL}' sheet; nothing was applied."]
+        return [*left_out,f"Cross-validated AUC on {self.accounts} accounts ({self.churned} churned): today's scorecard "
                 f"{fmt(self.auc_today)}, the proposal {fmt(self.auc_proposal)}.",
                 self.verdict,
                 f"{self.changed} account(s) would change band today. See the '{c.PROPOSAL}' sheet; nothing was applied."]
@@ -242,8 +247,10 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     text = verdict(cv, n, lost) + ("" if fit.converged else
                                    " Caution: the fit stopped before it converged; its weights may not be the best.") \
         if can_fit else (
-        f"Nothing to fit: {n} account(s) with an outcome and a score, {lost} churned. Add outcomes to the "
-        f"'{c.OUTCOMES}' sheet (both churned and retained accounts).")
+        f"Nothing to fit: {n} account(s) with an outcome and a score, {lost} churned; the fit needs both churned and "
+        f"retained accounts, at least {options.folds}. " + (
+            f"Add outcomes to the '{c.OUTCOMES}' sheet (Account ID, Outcome, Outcome date)." if not len(outcomes_of(
+                config, result)) else sample.mode))
 
     # What would change today, for every account scored now (computed scores: overrides and rules still apply)
     today_scores = result.metric_scores[names].to_numpy(dtype=float)

@@ -340,3 +340,25 @@ def test_optimise_on_the_template_uses_score_history_and_says_the_data_are_too_f
         test = folds == k
         pairs = int(churned[test].sum() * (~churned[test]).sum())
         assert value == pytest.approx(roc_auc_score(~churned[test], overall[test]), abs=1 / pairs + 0.001)
+
+
+def test_nothing_to_fit_says_why_and_names_the_outcome_rows_left_out(tmp_path, capsys):
+    book = write_template(tmp_path / "book.xlsx")
+    wb = openpyxl.load_workbook(book)
+    ws = wb.create_sheet(c.OUTCOMES)
+    ws.append(["Account ID", "Outcome", "Outcome date"])
+    for k in range(1, 11):
+        ws.append([f"ACC-{k:03d}", "renewed", None])  # nobody churned: nothing separates
+    ws.append(["NOPE", "churned", None])
+    wb.save(book)
+    assert main(["optimise", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Nothing to fit: 10 account(s) with an outcome and a score, 0 churned")
+    assert 'Outcomes!A12: account "NOPE" is not on the Accounts sheet' in out
+    rows = _sheet_rows(book, c.PROPOSAL)
+    weights = rows.index(["Weight of", "Name", "Category", "Weight today", "Proposed weight", "Share of overall today",
+                          "Proposed share of overall", "AUC alone", "Cell to edit"])
+    for row in rows[weights + 1:]:  # nothing fitted: the proposal is today's scorecard
+        if not row or row[0] not in ("Category", "Metric", "Cut point"):
+            break
+        assert row[3] == row[4]
