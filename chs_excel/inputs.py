@@ -22,6 +22,7 @@ from chs_excel.book.table import Table
 from chs_excel.cellvalues import EXCEL_ERRORS, CellError
 from chs_excel.config import HealthConfig
 from chs_excel.core.engine import ScoringInput, SourceDates
+from chs_excel.core.measures import unknown_labels
 from chs_excel.problems import DataIssue, Problem, show_value
 
 # Kinds of raw cell, found in one pass per column.
@@ -397,7 +398,6 @@ def layout_issues(table: Table | None, hidden_action: str) -> list[DataIssue]:
 
 
 def _unknown_label_issues(table: Table, config: HealthConfig, frame: pd.DataFrame, rows: np.ndarray) -> list[DataIssue]:
-    from chs_excel.core.measures import unknown_labels
     issues = []
     for m in config.metrics:
         if m.measure != "categorical" or m.logged:  # a logged label's cell is on Metric History (history_latest)
@@ -650,7 +650,6 @@ def history_latest(table: Table | None, config: HealthConfig, accounts: pd.Index
         values, fine = readable["label" if label else "number"]
         usable = (column == keys.index(m.source.strip().casefold())) & fine
         if label:  # a label the metric does not know is as unusable as a blank
-            from chs_excel.core.measures import unknown_labels
             at = np.flatnonzero(usable)
             unknown = at[unknown_labels(values[at], m.labels)]
             shown = ", ".join(m.labels)

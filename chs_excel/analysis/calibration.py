@@ -103,7 +103,7 @@ def brier_score(prob, churned) -> float | None:
     return float(np.mean((p[keep] - y[keep]) ** 2))
 
 
-def _expit(eta: np.ndarray) -> np.ndarray:
+def expit(eta: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-eta)) without overflow (exp of a negative number only)."""
     e = np.exp(-np.abs(eta))
     return np.where(eta >= 0, 1 / (1 + e), e / (1 + e))
@@ -120,7 +120,7 @@ class LogisticFit:
         """The fitted churn probability of each score (NaN for a missing score)."""
         s = np.asarray(scores, dtype=float)
         with np.errstate(invalid="ignore"):  # -inf + 0 x score: a base rate of 0
-            return _expit(self.intercept + self.slope * s)
+            return expit(self.intercept + self.slope * s)
 
     def odds_ratio(self, points: float = 10.0) -> float:
         """How many times the odds of churn multiply when the score rises by ``points``."""
@@ -170,7 +170,7 @@ def logistic_fit(scores, churned, max_iter: int = 100, tol: float = 1e-10) -> Lo
     b = np.array([np.log(rate / (1 - rate)), 0.0])
     current = log_likelihood(b)
     for _ in range(max_iter):
-        p = _expit(b[0] + b[1] * x)
+        p = expit(b[0] + b[1] * x)
         w = p * (1 - p)
         gradient = np.array([np.sum(y - p), np.sum((y - p) * x)])
         hessian = np.array([[np.sum(w), np.sum(w * x)], [np.sum(w * x), np.sum(w * x * x)]])

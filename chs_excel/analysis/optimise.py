@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from chs_excel.analysis.calibration import expit
 from chs_excel.analysis.separation import auc
 from chs_excel.core.bands import band_codes
 from chs_excel.core.explain import rounded
@@ -159,7 +160,7 @@ def _negative_log_likelihood(x: np.ndarray, columns: _Columns, churned: np.ndarr
     z = a + b * t
     n = columns.n
     loss = np.logaddexp(0.0, z) - churned * z  # log(1 + exp(z)) - y z, finite for any z
-    residual = (np.exp(z - np.logaddexp(0.0, z)) - churned) / n  # (P(churn) - y) / n, without overflow
+    residual = (expit(z) - churned) / n
     gradient = np.empty_like(x)
     gradient[:m] = _gradient_dot(columns, e, layout, residual * b / SPREAD, overall, valid, category, weight, bottom)
     gradient[m] = residual.sum()
@@ -332,7 +333,6 @@ class CrossValidation:
 
     folds: list[FoldResult]
     held_out_bands: np.ndarray
-    held_out_scores: np.ndarray
 
     def gains(self) -> np.ndarray:
         return np.array([f.auc_proposal - f.auc_today for f in self.folds
@@ -373,7 +373,6 @@ def cross_validate(scores, churned, folds, layout: Layout, today_e: np.ndarray, 
     y = np.asarray(churned, dtype=bool)
     folds = np.asarray(folds)
     bands = np.full(len(y), 3, dtype=np.int8)
-    held_out = np.full(len(y), np.nan)
     results = []
     for fold in np.unique(folds):
         test = folds == fold
@@ -381,8 +380,7 @@ def cross_validate(scores, churned, folds, layout: Layout, today_e: np.ndarray, 
         e = rounded_effective(fit.e, layout)
         cuts = best_cut_points(rounded(combine(scores[~test], e, layout)), y[~test], min_share)
         proposal = combine(scores[test], e, layout)
-        held_out[test] = proposal
         bands[test] = band_codes(rounded(proposal), *((cuts.red_below, cuts.amber_below) if cuts else today_cuts))
         results.append(FoldResult(int(test.sum()), int(y[test].sum()), auc(combine(scores[test], today_e, layout),
                                                                            y[test]), auc(proposal, y[test])))
-    return CrossValidation(results, bands, held_out)
+    return CrossValidation(results, bands)

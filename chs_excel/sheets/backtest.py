@@ -23,6 +23,7 @@ from chs_excel.core.bands import band_of
 from chs_excel.core.engine import ScoreResult
 from chs_excel.core.explain import rounded, shown_overall
 from chs_excel.problems import DataIssue
+from chs_excel.sheets.common import Sections, percent, rounded_figure
 
 BAND_ORDER = [*c.BANDS, "No score"]
 POINT_COLORS = ("E06666", "FFD966", "93C47D", "BFBFBF")
@@ -32,6 +33,11 @@ _FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 FEW_ACCOUNTS, FEW_CHURNED = 200, 30
 LOW, HIGH = "Low (95%)", "High (95%)"  # the ends of each churn rate's Wilson interval
 FOLDS = 5  # the calibration's cross-validation
+
+
+def too_few(accounts: int, churned: int) -> bool:
+    """Too few outcomes to trust a figure: under :data:`FEW_ACCOUNTS` accounts or :data:`FEW_CHURNED` churned."""
+    return accounts < FEW_ACCOUNTS or churned < FEW_CHURNED
 
 
 @dataclass
@@ -89,10 +95,6 @@ def naturally_sorted(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[sorted(table.index, key=natural_key)] if len(table) else table
 
 
-def _round(value, digits=3):
-    return None if value is None else round(float(value), digits)
-
-
 def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFrame, list[DataIssue]]:
     issues, rows = [], {}
     for o in config.outcomes:
@@ -110,17 +112,23 @@ def outcomes_frame(config: HealthConfig, accounts: pd.Index) -> tuple[pd.DataFra
 class BacktestSample:
     """The scores a backtest judges and the outcomes it judges them by: one row per account, indexed by account.
 
-    ``picked``: the Score History rows used (None: today's scores); ``outcomes``: the accounts with an outcome
-    that are on Accounts (those without a snapshot early enough included).
+    ``picked``: the Score History rows used (None: today's scores); ``table``: every account with an outcome that
+    is on Accounts (those without a snapshot early enough included), with ``churned`` and ``date``
+    (:func:`outcomes_frame`).
     """
 
     overall: pd.Series
     churned: pd.Series
-    outcomes: int
+    table: pd.DataFrame
     mode: str
     days: int
     picked: pd.DataFrame | None = None
     issues: list[DataIssue] = field(default_factory=list)
+
+    @property
+    def outcomes(self) -> int:
+        """The accounts with an outcome that are on Accounts."""
+        return len(self.table)
 
 
 def backtest_sample(config: HealthConfig, overall_now: pd.Series, snapshots: Callable[[], pd.DataFrame],
@@ -163,7 +171,7 @@ def backtest_sample(config: HealthConfig, overall_now: pd.Series, snapshots: Cal
         mode = ("Scores from today's data: Score History has no snapshot from before the outcome dates, so outcomes "
                 "that already happened may flatter these figures.")
     churned = outcomes.loc[accounts, "churned"].astype(bool) if len(accounts) else pd.Series(dtype=bool)
-    return BacktestSample(overall, churned, len(outcomes), mode, days, picked, issues)
+    return BacktestSample(overall, churned, outcomes, mode, days, picked, issues)
 
 
 def with_interval(table: pd.DataFrame) -> pd.DataFrame:
@@ -219,7 +227,7 @@ def churn_risk(config: HealthConfig, overall_now: pd.Series, band_now: pd.Series
                       for band, row in table.loc[list(c.BANDS)].iterrows() if row["Accounts"] > 0)
     note = (f"Churn risk: the share of accounts in the same band that churned, from the {len(sample.overall)} "
             f"accounts with an outcome on the {c.OUTCOMES} sheet ({source}): {rates}.")
-    if len(sample.overall) < FEW_ACCOUNTS or int(sample.churned.sum()) < FEW_CHURNED:
+    if too_few(len(sample.overall), int(sample.churned.sum())):
         note += f" Too few to trust (want at least {FEW_ACCOUNTS} accounts and {FEW_CHURNED} churned)."
     return risk, note
 
@@ -275,14 +283,14 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         [f"{n} accounts with an outcome: {lost} churned, {n - lost} renewed or expanded. {mode}"],
         [],
         ["Figure", "Value", "What it means"],
-        ["AUC", _round(area), "undefined: needs both churned and retained accounts" if area is None else
+        ["AUC", rounded_figure(area), "undefined: needs both churned and retained accounts" if area is None else
          f"A retained account outscores a churned one {area:.0%} of the time (0.5 = coin toss, 1 = perfect): "
          f"{bt.auc_reading(area)}"],
-        ["Gini", _round(bt.gini(area)), "2 x AUC - 1: 0 means no separation, 1 perfect separation"],
-        ["KS", _round(ks_value), "undefined" if ks_value is None else
+        ["Gini", rounded_figure(bt.gini(area)), "2 x AUC - 1: 0 means no separation, 1 perfect separation"],
+        ["KS", rounded_figure(ks_value), "undefined" if ks_value is None else
          f"The largest gap between the score distributions of churned and retained accounts ({ks_value:.0%}), "
          f"at a score of {ks_at:g}"],
-        ["Top-decile lift", _round(lift, 2), "undefined" if lift is None else
+        ["Top-decile lift", rounded_figure(lift, 2), "undefined" if lift is None else
          f"The lowest-scored tenth of accounts churned {lift:.1f}x as often as all accounts"],
         [],
         ["Churn rate by band, by segment and by journey stage, with its 95% interval"],
@@ -298,18 +306,9 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                        by_stage.reset_index(names=GROUP).assign(**{GROUP: lambda f: "Stage " + f[GROUP]})],
                       ignore_index=True)
     bar_colors = POINT_COLORS + (SEGMENT_COLOR,) * len(by_segment) + (STAGE_COLOR,) * len(by_stage)
-    post: list[list] = []
+    sections = Sections()
+    post, section = sections.rows, sections.add
     styles: dict[int, str] = {4: "header", 10: "title"}
-    titles, headers = [], []  # positions within the postscript
-
-    def section(title: str, header: list, rows: list[list], notes: tuple[str, ...] = ()) -> None:
-        titles.append(len(post))
-        post.append([title])
-        headers.append(len(post))
-        post.append(header)
-        post.extend(rows)
-        post.extend([note] for note in notes)
-        post.append([])
 
     # short lines: the page is as wide as the longest, and everything is shrunk to fit it
     post.extend([[f"{LOW} and {HIGH}: the Wilson interval, where the true churn rate likely lies given this many "
@@ -330,7 +329,7 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                          ": categories from Score History; metrics undefined (these snapshots, from before "
                          "chs-excel 0.9, keep no metric scores, and today's would flatter them)")
     section(signal_title, ["Signal", "Level", "AUC", "Reading"],
-            [[name, level, _round(value), bt.auc_reading(value)] for name, level, value in signals])
+            [[name, level, rounded_figure(value), bt.auc_reading(value)] for name, level, value in signals])
     dates = past.days()
     psi_rows = []
     if len(dates) >= 2:
@@ -338,7 +337,7 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         for name in [history.OVERALL] + [cat.name for cat in config.categories]:
             if name in old.columns and name in new.columns:
                 value = bt.psi(pd.to_numeric(old[name], errors="coerce"), pd.to_numeric(new[name], errors="coerce"))
-                psi_rows.append([name, _round(value), bt.psi_reading(value)])
+                psi_rows.append([name, rounded_figure(value), bt.psi_reading(value)])
         psi_title = f"Population stability: {dates[-2].isoformat()} to {dates[-1].isoformat()}"
     else:
         psi_rows.append(["Overall", None, bt.psi_reading(None)])
@@ -356,7 +355,7 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                         f"points fitted to these outcomes, with cross-validated proof, on a '{c.PROPOSAL}' sheet. A "
                         f"metric's AUC alone is no weight: signals overlap (tenure and satisfaction, say)."])
     caution = f"These rest on {n} accounts ({lost} churned)."
-    if n < FEW_ACCOUNTS or lost < FEW_CHURNED:
+    if too_few(n, lost):
         caution += f" That is too few to trust (want at least {FEW_ACCOUNTS} accounts and {FEW_CHURNED} churned)."
     suggestions.append([caution])
     section("Suggestions (never applied automatically)", ["Suggestion"], suggestions)
@@ -373,30 +372,24 @@ def build_backtest(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
                         charts=[BarChart("Churn rate by band, segment and stage", GROUP, ("Churn rate",), ("888888",),
                                          anchor=f"A{chart_row}", percent=False, stacked=False, horizontal=True,
                                          point_colors=bar_colors, value_format="0%")])
-    sheet.row_styles.update({sheet.postscript_row + k: "title" for k in titles})
-    sheet.row_styles.update({sheet.postscript_row + k: "header" for k in headers})
+    sheet.row_styles.update(sections.styles(sheet.postscript_row))
     return Backtest(sheet, n, lost, area, bt.gini(area), ks_value, lift, by_band, mode, issues, brier, brier_base,
                     deciles)
-
-
-def _percent(value) -> float | None:
-    """A share as a percentage to 0.1 (the sections under the table are plain numbers, not percent-formatted)."""
-    return None if value is None or pd.isna(value) else round(100 * float(value), 1)
 
 
 def _decile_rows(deciles: pd.DataFrame) -> list[list]:
     if not len(deciles):
         return [["No account has both a score and an outcome."]]
     return [[f"{row['Decile']}: {row['Lowest score']:g} to {row['Highest score']:g}", int(row["Accounts"]),
-             int(row["Churned"]), _percent(row["Churn rate"]), _percent(row["Wilson low"]),
-             _percent(row["Wilson high"]), _percent(row["Predicted"])] for row in deciles.to_dict("records")]
+             int(row["Churned"]), percent(row["Churn rate"]), percent(row["Wilson low"]),
+             percent(row["Wilson high"]), percent(row["Predicted"])] for row in deciles.to_dict("records")]
 
 
 def _calibration_rows(config: HealthConfig, brier: float | None, brier_base: float | None, base_rate: float | None,
                       fit: calibration.LogisticFit, n: int, lost: int) -> list[list]:
     """The calibration section's figures, each with what it means in words."""
     if brier is None or not brier_base:
-        return [["Brier score", _round(brier), "undefined: needs both churned and retained accounts"]]
+        return [["Brier score", rounded_figure(brier), "undefined: needs both churned and retained accounts"]]
     skill = 1 - brier / brier_base
     red, amber = config.bands.red_below, config.bands.amber_below
     p_red, p_amber = fit.probability([red, amber])
@@ -405,18 +398,18 @@ def _calibration_rows(config: HealthConfig, brier: float | None, brier_base: flo
     per_ten = (f"10 points more divide the odds of churn by {1 / odds:.1f}" if odds < 1 else
                f"10 points more multiply the odds of churn by {odds:.1f}")
     rows = [
-        ["Brier score", _round(brier), "Mean squared gap between each account's churn probability (fitted on the "
+        ["Brier score", rounded_figure(brier), "Mean squared gap between each account's churn probability (fitted on the "
                                        "other accounts, never itself) and what happened (1 churned, 0 stayed): "
                                        "0 is perfect"],
-        ["Brier, base rate", _round(brier_base), f"The same when every account is given the overall churn rate "
+        ["Brier, base rate", rounded_figure(brier_base), f"The same when every account is given the overall churn rate "
                                                  f"({base_rate:.1%}): what a probability must beat"],
-        ["Skill", _round(skill, 2), f"1 - {brier:.3f} / {brier_base:.3f}: the score's probability removes {skill:.0%} "
+        ["Skill", rounded_figure(skill, 2), f"1 - {brier:.3f} / {brier_base:.3f}: the score's probability removes {skill:.0%} "
                                     f"of the base rate's error (0: no better than the base rate; below 0: worse)"],
         ["Fit on all accounts", None, f"Churn probability = 1 / (1 + exp(-({fit.intercept:.3f} {sign} "
                                       f"{abs(fit.slope):.4f} x score))): {p_red:.0%} at a score of {red:g}, "
                                       f"{p_amber:.0%} at {amber:g}; {per_ten}"],
     ]
-    if n < FEW_ACCOUNTS or lost < FEW_CHURNED:
+    if too_few(n, lost):
         rows.append(["Too few", None, f"{n} accounts ({lost} churned): too few to trust (want at least "
                                       f"{FEW_ACCOUNTS} accounts and {FEW_CHURNED} churned)"])
     return rows

@@ -24,7 +24,8 @@ from chs_excel.core.bands import band_codes
 from chs_excel.core.engine import ScoreResult
 from chs_excel.core.explain import rounded
 from chs_excel.problems import DataIssue
-from chs_excel.sheets.backtest import FEW_ACCOUNTS, FEW_CHURNED, backtest_sample, outcomes_frame
+from chs_excel.sheets.backtest import FEW_ACCOUNTS, FEW_CHURNED, backtest_sample, too_few
+from chs_excel.sheets.common import Sections, percent, rounded_figure
 
 NO_SCORE = "No score"
 BAND_NAMES = [*c.BANDS, NO_SCORE]
@@ -90,6 +91,7 @@ class Sample:
     snapshot: np.ndarray
     outcome_date: np.ndarray
     mode: str
+    outcomes: int  # the accounts with an outcome that are on Accounts, with a snapshot early enough or not
 
 
 def outcome_sample(config: HealthConfig, result: ScoreResult, past: history.Past, days: int) -> tuple[Sample,
@@ -100,7 +102,7 @@ def outcome_sample(config: HealthConfig, result: ScoreResult, past: history.Past
     """
     names = [m.name for m in config.metrics]
     chosen = backtest_sample(config, result.overall, past.all, days)
-    outcomes, _ = outcomes_frame(config, result.overall.index)
+    outcomes = chosen.table
     columns = history.metric_columns([cat.name for cat in config.categories], names)
     picked = chosen.picked
     if picked is not None and all(col in picked.columns for col in columns.values()):
@@ -121,12 +123,7 @@ def outcome_sample(config: HealthConfig, result: ScoreResult, past: history.Past
                 f"treat the figures as optimistic.")
     churned = outcomes.loc[accounts, "churned"].to_numpy(dtype=bool) if len(accounts) else np.zeros(0, dtype=bool)
     outcome_date = pd.to_datetime(outcomes.loc[accounts, "date"]).to_numpy("datetime64[D]")
-    return Sample(accounts, scores, churned, snapshot, outcome_date, mode), chosen.issues
-
-
-def outcomes_of(config: HealthConfig, result: ScoreResult) -> pd.DataFrame:
-    """The Outcomes sheet's accounts that are on Accounts (a later row for the same account wins)."""
-    return outcomes_frame(config, result.overall.index)[0]
+    return Sample(accounts, scores, churned, snapshot, outcome_date, mode, len(outcomes)), chosen.issues
 
 
 def weight_cells(config: HealthConfig, tables: dict[str, Table]) -> dict[tuple[str, str], str]:
@@ -190,7 +187,7 @@ def _fmt(value, spec=".3f") -> str:
 def verdict(cv: opt.CrossValidation, accounts: int, churned: int) -> str:
     """The plain-words reading of the cross-validation."""
     gains, error = cv.gains(), cv.gain_error()
-    if accounts < FEW_ACCOUNTS or churned < FEW_CHURNED:
+    if too_few(accounts, churned):
         return (f"Too few outcomes to trust: {accounts} accounts and {churned} churned (want at least "
                 f"{FEW_ACCOUNTS} and {FEW_CHURNED}). Keep today's weights; look again when more outcomes are in.")
     if not len(gains):
@@ -227,13 +224,14 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     today_e = opt.effective_weights([m.weight for m in config.metrics], [cat.weight for cat in config.categories],
                                     layout)
     today_cuts = (config.bands.red_below, config.bands.amber_below)
-    usable = ~np.isnan(opt.combine(sample.scores, today_e, layout)) if len(sample.accounts) else np.zeros(0, bool)
-    scores, churned = sample.scores[usable], sample.churned[usable]
+    today_overall = opt.combine(sample.scores, today_e, layout)
+    usable = ~np.isnan(today_overall)
+    scores, churned, today_overall = sample.scores[usable], sample.churned[usable], today_overall[usable]
     n, lost = len(churned), int(churned.sum())
     folds = stratified_folds(churned, options.folds, options.seed)
     can_fit = n >= options.folds and 0 < lost < n
     cv = opt.cross_validate(scores, churned, folds, layout, today_e, today_cuts, min_category=options.min_category,
-                            min_share=options.min_band_share) if can_fit else opt.CrossValidation([], np.zeros(0), np.zeros(0))
+                            min_share=options.min_band_share) if can_fit else opt.CrossValidation([], np.zeros(0))
     if can_fit:
         fit = opt.fit_weights(scores, churned, layout, start=today_e, min_category=options.min_category)
         metric_w, category_w = opt.workbook_weights(fit.e, layout)
@@ -249,8 +247,8 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         if can_fit else (
         f"Nothing to fit: {n} account(s) with an outcome and a score, {lost} churned; the fit needs both churned and "
         f"retained accounts, at least {options.folds}. " + (
-            f"Add outcomes to the '{c.OUTCOMES}' sheet (Account ID, Outcome, Outcome date)." if not len(outcomes_of(
-                config, result)) else sample.mode))
+            f"Add outcomes to the '{c.OUTCOMES}' sheet (Account ID, Outcome, Outcome date)." if not sample.outcomes
+            else sample.mode))
 
     # What would change today, for every account scored now (computed scores: overrides and rules still apply)
     today_scores = result.metric_scores[names].to_numpy(dtype=float)
@@ -292,12 +290,12 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         [text],
         [],
         ["Figure", "Today's scorecard", "Proposal", "Change", "What it means"],
-        [f"AUC, cross-validated (mean of {len(cv.folds)} folds)", _round(auc_today), _round(auc_new),
-         _round(None if not len(gains) else float(gains.mean())),
+        [f"AUC, cross-validated (mean of {len(cv.folds)} folds)", rounded_figure(auc_today), rounded_figure(auc_new),
+         rounded_figure(None if not len(gains) else float(gains.mean())),
          "Each fold's accounts are judged by a proposal fitted on the other folds only (0.5 = coin toss, 1 = perfect)"],
         ["AUC across folds, lowest to highest", span(span_today), span(span_new), "",
          "How much the figure moves with the accounts it is judged on"],
-        ["Gain: standard error across folds", "", "", _round(error),
+        ["Gain: standard error across folds", "", "", rounded_figure(error),
          "A rough yardstick (folds share training data): a gain under twice this is within noise"],
         ["Folds where the proposal did better", "", f"{int((gains > 0).sum())} of {len(gains)}" if len(gains) else "",
          "", ""],
@@ -307,31 +305,23 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
         ["Weights and cut points, today and proposed: categories' weights sum to 100, and each category's metrics' "
          "weights to 100 (shares of the overall score are what counts)"],
     ]
-    post: list[list] = []
-    titles, headers = [], []
-
-    def section(title: str, header: list, body: list[list]) -> None:
-        titles.append(len(post))
-        post.append([title])
-        headers.append(len(post))
-        post.append(header)
-        post.extend(body)
-        post.append([])
+    sections = Sections()
+    section = sections.add
 
     section("Each fold: today's scorecard and the proposal fitted without it, judged on it",
             ["Fold", "Accounts", "Churned", "AUC today", "AUC proposal", "Gain"],
-            [[k + 1, f.accounts, f.churned, _round(f.auc_today), _round(f.auc_proposal),
-              _round(None if f.auc_today is None or f.auc_proposal is None else f.auc_proposal - f.auc_today)]
+            [[k + 1, f.accounts, f.churned, rounded_figure(f.auc_today), rounded_figure(f.auc_proposal),
+              rounded_figure(None if f.auc_today is None or f.auc_proposal is None else f.auc_proposal - f.auc_today)]
              for k, f in enumerate(cv.folds)])
     if can_fit:
-        band_today = band_codes(rounded(opt.combine(scores, today_e, layout)), *today_cuts)
+        band_today = band_codes(rounded(today_overall), *today_cuts)
         body = []
         for code, band in enumerate(BAND_NAMES[:3]):
             row = [band]
             for codes in (band_today, cv.held_out_bands):
                 size, churn = int((codes == code).sum()), int(churned[codes == code].sum())
                 low, high = (float(v[0]) for v in wilson_interval(np.array([churn]), np.array([size])))
-                row += [size, _percent(churn / size if size else None), _percent(low), _percent(high)]
+                row += [size, percent(churn / size if size else None), percent(low), percent(high)]
             body.append(row)
         section("Churn rate by band in percent: today's scorecard, and the proposal on held-out accounts (95% Wilson "
                 "interval)",
@@ -351,7 +341,7 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     order = order[np.lexsort((np.nan_to_num(then[order], nan=-1.0), band_new[order].astype(int) - band_now[order]))]
     name_of = labels["Account name"].reindex(ids).fillna("").astype(str).to_numpy() if "Account name" in labels \
         else np.full(len(ids), "", dtype=object)
-    listed = [[ids[i], name_of[i], _round(now[i], 0), BAND_NAMES[band_now[i]], _round(then[i], 0),
+    listed = [[ids[i], name_of[i], rounded_figure(now[i], 0), BAND_NAMES[band_now[i]], rounded_figure(then[i], 0),
                BAND_NAMES[band_new[i]]] for i in order[:MOST_LISTED]]
     if len(order) > MOST_LISTED:
         listed.append([f"... and {len(order) - MOST_LISTED} more (the counts above cover them all)"])
@@ -373,18 +363,9 @@ def build_proposal(config: HealthConfig, result: ScoreResult, labels: pd.DataFra
     sheet = OutputSheet(c.PROPOSAL, frame, number_formats={SHARE_NOW: "0.0%", SHARE_NEW: "0.0%"},
                         widths={WHAT: 44, NAME: 26, CATEGORY: 18, WEIGHT_NOW: 14, WEIGHT_NEW: 14, SHARE_NOW: 14,
                                 SHARE_NEW: 14, ALONE: 11, CELL: 30},
-                        freeze="A1", preamble=preamble, postscript=post, row_styles={6: "header", 13: "title"},
+                        freeze="A1", preamble=preamble, postscript=sections.rows, row_styles={6: "header", 13: "title"},
                         page=PageSetup(landscape=True, fit_width=1, fit_height=0))
-    sheet.row_styles.update({sheet.postscript_row + k: "title" for k in titles})
-    sheet.row_styles.update({sheet.postscript_row + k: "header" for k in headers})
+    sheet.row_styles.update(sections.styles(sheet.postscript_row))
     return Proposal(sheet, n, lost, auc_today, auc_new, None if not len(gains) else float(gains.mean()), error,
                     text, int(moved.sum()), issues)
 
-
-def _round(value, digits=3):
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), digits)
-
-
-def _percent(value):
-    """A share as a percent to one decimal (a number, so it sorts and charts), None when undefined."""
-    return None if value is None or np.isnan(value) else round(100 * float(value), 1)

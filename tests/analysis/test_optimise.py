@@ -216,8 +216,7 @@ def test_history_sample_takes_no_snapshot_from_after_the_outcome():
 
 def test_verdict_says_plainly_when_data_are_too_few_or_the_gain_is_noise():
     def cv(today, proposal):
-        return opt.CrossValidation([opt.FoldResult(100, 20, a, b) for a, b in zip(today, proposal)],
-                                   np.zeros(0), np.zeros(0))
+        return opt.CrossValidation([opt.FoldResult(100, 20, a, b) for a, b in zip(today, proposal)], np.zeros(0))
     assert verdict(cv([0.7] * 5, [0.8] * 5), 199, 50).startswith("Too few outcomes")
     assert verdict(cv([0.7] * 5, [0.8] * 5), 500, 29).startswith("Too few outcomes")
     # gains 0.03, -0.02, 0.04, -0.01, 0.01: mean 0.01, standard error 0.0112 -> within noise
